@@ -1,1 +1,158 @@
+//! Shared helpers for Mantle's integration tests and benchmarks: where the built plugins are,
+//! and a real server on a random loopback port.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the repository")
+        .to_path_buf()
+}
+
+/// The built-in plugins, laid out by `cargo xtask build-plugins`.
+pub fn plugin_dist() -> PathBuf {
+    let dist = repo_root().join("plugins/dist");
+    assert!(
+        dist.is_dir(),
+        "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`)",
+        dist.display()
+    );
+    dist
+}
+
+/// The hostile and team fixture plugins.
+pub fn fixture_dist() -> PathBuf {
+    let dist = repo_root().join("plugins/dist-fixtures");
+    assert!(
+        dist.is_dir(),
+        "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`)",
+        dist.display()
+    );
+    dist
+}
+
+/// The folder of one fixture plugin by name (its newest version when several).
+pub fn fixture(name: &str) -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(fixture_dist())
+        .expect("fixture dist readable")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.split('@').next() == Some(name))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .unwrap_or_else(|| panic!("fixture {name} not built"))
+}
+
+/// Copies a plugin folder into `plugins_dir` the way an operator should: write beside, rename.
+pub fn install_dir(plugin: &Path, plugins_dir: &Path) -> PathBuf {
+    let name = plugin.file_name().expect("plugin folder has a name");
+    let staging = plugins_dir.join(format!(".staging-{}", name.to_string_lossy()));
+    std::fs::create_dir_all(&staging).unwrap();
+    for file in ["plugin.toml", "plugin.wasm"] {
+        std::fs::copy(plugin.join(file), staging.join(file)).unwrap();
+    }
+    let target = plugins_dir.join(name);
+    let _ = std::fs::remove_dir_all(&target);
+    std::fs::rename(&staging, &target).unwrap();
+    target
+}
+
+/// A data dir whose plugins folder holds every built-in plugin.
+pub fn data_dir_with_builtins() -> tempfile::TempDir {
+    let data = tempfile::tempdir().unwrap();
+    let plugins = data.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for entry in std::fs::read_dir(plugin_dist()).unwrap().flatten() {
+        install_dir(&entry.path(), &plugins);
+    }
+    data
+}
+
+/// A real server on a random loopback port, stopped on drop.
+#[derive(Debug)]
+pub struct TestServer {
+    pub address: SocketAddr,
+    pub data: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server over `data` (see [`data_dir_with_builtins`]).
+    pub fn start(data: tempfile::TempDir) -> Self {
+        let settings = mantle_server::settings::Settings::new(
+            "127.0.0.1:0".parse().unwrap(),
+            data.path().to_owned(),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, address) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                ready.send(listener.local_addr().unwrap()).unwrap();
+                mantle_server::serve::serve_on(listener, settings, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let address = address.recv().unwrap();
+        let server = Self {
+            address,
+            data,
+            stop: Some(stop),
+            thread: Some(thread),
+        };
+        server.wait_ready();
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn wait_ready(&self) {
+        let client = reqwest::blocking::Client::new();
+        for _ in 0..600 {
+            if client
+                .get(self.url("/health"))
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("server did not become ready");
+    }
+
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.data.path().join("plugins")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -3,7 +3,13 @@
 //! The host imports are generated once (in [`host`]) and every world reuses them through
 //! `with`, so a `PluginError` or a `log` call is the same type in every world.
 
-#![allow(unsafe_code, missing_docs, missing_debug_implementations, clippy::all, unused_qualifications)]
+#![allow(
+    unsafe_code,
+    missing_docs,
+    missing_debug_implementations,
+    clippy::all,
+    unused_qualifications
+)]
 
 /// The host's imports: `log`, `kv`, `models`, `knowledge`.
 pub mod host {

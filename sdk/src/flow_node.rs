@@ -13,8 +13,8 @@
 //! assert_eq!(out[0].value, r#""HI""#);
 //! ```
 
-pub use crate::bindings::flow_node::exports::mantle::plugin::node::{Guest, PortValue};
 pub use crate::PluginError;
+pub use crate::bindings::flow_node::exports::mantle::plugin::node::{Guest, PortValue};
 
 impl PortValue {
     /// A port value holding `value` serialised as JSON.

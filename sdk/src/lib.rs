@@ -70,7 +70,10 @@ impl PluginError {
 
     /// The error for a configuration that does not parse.
     pub fn invalid_config(message: impl std::fmt::Display) -> Self {
-        Self::new("invalid-config", format!("invalid configuration: {message}"))
+        Self::new(
+            "invalid-config",
+            format!("invalid configuration: {message}"),
+        )
     }
 }
 
@@ -99,6 +102,10 @@ impl Span {
 /// assert!(mantle_sdk::parse_config::<Config>("{}").is_err());
 /// ```
 pub fn parse_config<T: serde::de::DeserializeOwned>(config: &str) -> Result<T, PluginError> {
-    let config = if config.trim().is_empty() { "{}" } else { config };
+    let config = if config.trim().is_empty() {
+        "{}"
+    } else {
+        config
+    };
     serde_json::from_str(config).map_err(PluginError::invalid_config)
 }

@@ -14,10 +14,10 @@
 //! assert_eq!(Echo::describe()[0].name, "echo");
 //! ```
 
+pub use crate::PluginError;
 pub use crate::bindings::tool::exports::mantle::plugin::tools::{
     ContentType, Guest, InvocationContext, ToolResult, ToolSpec,
 };
-pub use crate::PluginError;
 
 impl ToolSpec {
     /// A tool named `name` whose input follows the JSON schema `input_schema`.

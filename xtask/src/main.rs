@@ -1,1 +1,93 @@
-fn main(){}
+//! `cargo xtask …`: Mantle's developer commands.
+//!
+//! - `cargo xtask setup` — wasm target, built-in plugins, Python venv for client tests
+//! - `cargo xtask up` — setup, then start the server on 127.0.0.1:8080 with the defaults
+//! - `cargo xtask test` — setup, then every test: Rust (host, SDK, plugins) and real clients
+//! - `cargo xtask build-plugins` — build the wasm plugins into `plugins/dist*`
+//! - `cargo xtask bench guardrails` — the guardrail benchmarks
+
+mod plugins;
+mod python;
+mod util;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what the project needs (idempotent).
+    Setup,
+    /// Set up, then serve on 127.0.0.1:8080 with the embedded defaults.
+    Up {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, default_value = "data")]
+        data_dir: String,
+    },
+    /// Set up, then run every test.
+    Test,
+    /// Build the wasm plugins and fixtures.
+    BuildPlugins,
+    /// Run benchmarks: `guardrails`.
+    Bench {
+        #[arg(default_value = "guardrails")]
+        suite: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let root = util::repo_root();
+    match cli.command {
+        Command::Setup => setup(&root),
+        Command::Up { listen, data_dir } => {
+            setup(&root)?;
+            util::step("building mantle");
+            util::cargo(&root, &["build", "-p", "mantle-server", "--bin", "mantle"])?;
+            let data_dir = root.join(data_dir);
+            plugins::install_builtins(&root, &data_dir.join("plugins"))?;
+            util::step(&format!("starting mantle on {listen} (Ctrl-C to stop)"));
+            util::run(
+                std::process::Command::new(util::target_dir().join("debug/mantle"))
+                    .args(["serve", "--listen", &listen, "--data-dir"])
+                    .arg(&data_dir),
+            )
+        }
+        Command::Test => {
+            setup(&root)?;
+            util::step("Rust tests: host, SDK, integration");
+            util::cargo(&root, &["test", "--workspace"])?;
+            util::step("Rust tests: plugins (native)");
+            plugins::test_native(&root)?;
+            util::step("building mantle for client tests");
+            util::cargo(&root, &["build", "-p", "mantle-server", "--bin", "mantle"])?;
+            util::step("client tests: boto3 against a real server");
+            python::pytest(&root)
+        }
+        Command::BuildPlugins => plugins::build(&root),
+        Command::Bench { suite } => match suite.as_str() {
+            "guardrails" => {
+                setup(&root)?;
+                util::cargo(
+                    &root,
+                    &["bench", "-p", "mantle-tests", "--bench", "guardrails"],
+                )
+            }
+            other => anyhow::bail!("unknown bench suite `{other}` (known: guardrails)"),
+        },
+    }
+}
+
+fn setup(root: &std::path::Path) -> anyhow::Result<()> {
+    util::step("wasm32-wasip2 target");
+    util::run(std::process::Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    plugins::build(root)?;
+    python::venv(root)?;
+    Ok(())
+}

@@ -1,1 +1,33 @@
+//! # mantle-plugins
+//!
+//! Mantle's WebAssembly plugin runtime: one [`PluginEngine`] for the process, [`Manifest`]s with
+//! capability grants and limits, [`LoadedPlugin`]s with warm instance pools, and a [`Registry`]
+//! addressed by `name@version` with atomic swaps, fed by a watched directory and the admin API.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use mantle_plugins::{EngineConfig, HostServices, PluginEngine, Registry};
+//!
+//! let engine = Arc::new(PluginEngine::new(EngineConfig::default())?);
+//! let registry = Registry::open(engine, Arc::new(HostServices::default()), "plugins".into())?;
+//! let plugin = registry.resolve("word-filter")?;
+//! println!("{} is a {} plugin", plugin.id(), plugin.manifest().kind);
+//! # anyhow::Ok(())
+//! ```
 
+pub mod bindings;
+pub mod engine;
+pub mod error;
+mod host_state;
+pub mod manifest;
+pub mod plugin;
+pub mod registry;
+pub mod services;
+mod watch;
+
+pub use engine::{EngineConfig, PluginEngine};
+pub use error::{CallError, LoadError};
+pub use manifest::{Capabilities, Kind, Limits, Manifest};
+pub use plugin::LoadedPlugin;
+pub use registry::{PluginInfo, Registry};
+pub use services::{HostServices, KvStore, MemoryKv};

@@ -1,0 +1,74 @@
+//! Host-side bindings of `wit/mantle-plugin@0.1.0`: the host imports once, and one module per
+//! world reusing them, so a `PluginError` is one type whichever world returned it.
+
+#![allow(
+    missing_docs,
+    missing_debug_implementations,
+    unused_qualifications,
+    clippy::all
+)]
+
+pub mod host {
+    wasmtime::component::bindgen!({
+        path: "../../wit/mantle-plugin@0.1.0",
+        world: "host-imports",
+    });
+}
+
+pub mod guardrail {
+    wasmtime::component::bindgen!({
+        path: "../../wit/mantle-plugin@0.1.0",
+        world: "guardrail",
+        with: {
+            "mantle:plugin/types": crate::bindings::host::mantle::plugin::types,
+            "mantle:plugin/log": crate::bindings::host::mantle::plugin::log,
+            "mantle:plugin/kv": crate::bindings::host::mantle::plugin::kv,
+            "mantle:plugin/models": crate::bindings::host::mantle::plugin::models,
+            "mantle:plugin/knowledge": crate::bindings::host::mantle::plugin::knowledge,
+        },
+    });
+}
+
+pub mod tool {
+    wasmtime::component::bindgen!({
+        path: "../../wit/mantle-plugin@0.1.0",
+        world: "tool",
+        with: {
+            "mantle:plugin/types": crate::bindings::host::mantle::plugin::types,
+            "mantle:plugin/log": crate::bindings::host::mantle::plugin::log,
+            "mantle:plugin/kv": crate::bindings::host::mantle::plugin::kv,
+            "mantle:plugin/models": crate::bindings::host::mantle::plugin::models,
+            "mantle:plugin/knowledge": crate::bindings::host::mantle::plugin::knowledge,
+        },
+    });
+}
+
+pub mod chunker {
+    wasmtime::component::bindgen!({
+        path: "../../wit/mantle-plugin@0.1.0",
+        world: "chunker",
+        with: {
+            "mantle:plugin/types": crate::bindings::host::mantle::plugin::types,
+            "mantle:plugin/log": crate::bindings::host::mantle::plugin::log,
+            "mantle:plugin/kv": crate::bindings::host::mantle::plugin::kv,
+            "mantle:plugin/models": crate::bindings::host::mantle::plugin::models,
+            "mantle:plugin/knowledge": crate::bindings::host::mantle::plugin::knowledge,
+        },
+    });
+}
+
+pub mod flow_node {
+    wasmtime::component::bindgen!({
+        path: "../../wit/mantle-plugin@0.1.0",
+        world: "flow-node",
+        with: {
+            "mantle:plugin/types": crate::bindings::host::mantle::plugin::types,
+            "mantle:plugin/log": crate::bindings::host::mantle::plugin::log,
+            "mantle:plugin/kv": crate::bindings::host::mantle::plugin::kv,
+            "mantle:plugin/models": crate::bindings::host::mantle::plugin::models,
+            "mantle:plugin/knowledge": crate::bindings::host::mantle::plugin::knowledge,
+        },
+    });
+}
+
+pub use host::mantle::plugin::types::{PluginError, Span};

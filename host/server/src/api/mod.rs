@@ -1,0 +1,7 @@
+//! HTTP handlers, one module per API family; each handler is a thin adapter over a domain
+//! service. Paths follow ../shared/BEDROCK_API.md.
+
+pub mod admin;
+pub mod apply_guardrail;
+pub mod guardrails;
+pub mod ops;

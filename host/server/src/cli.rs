@@ -1,0 +1,276 @@
+//! The `mantle` command line: `serve`, and operator commands that talk to a running server's
+//! admin API (`plugin …`, `guardrail attach`), plus `plugin new` to start a plugin crate.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use base64::Engine as _;
+use clap::{Parser, Subcommand};
+
+use crate::settings::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mantle",
+    version,
+    about = "A self-hosted foundation-model platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server.
+    Serve(ServeArgs),
+    /// Manage plugins on a running server.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Mantle's guardrail extensions.
+    #[command(subcommand)]
+    Guardrail(GuardrailCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MANTLE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where the database, caches and plugins live.
+    #[arg(long, env = "MANTLE_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The watched plugins directory (default: <data-dir>/plugins).
+    #[arg(long, env = "MANTLE_PLUGINS_DIR")]
+    plugins_dir: Option<PathBuf>,
+    /// A TOML settings file; flags and environment override it.
+    #[arg(long, env = "MANTLE_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServerArg {
+    /// The server's URL.
+    #[arg(long, env = "MANTLE_URL", default_value = "http://127.0.0.1:8080")]
+    server: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Install a plugin from a folder holding its plugin.toml (and the component it names).
+    Install {
+        dir: PathBuf,
+        /// Replace an installed plugin of the same name@version.
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// List installed plugins.
+    List {
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Enable name@version.
+    Enable {
+        id: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Disable name@version (calls fall back to the newest enabled version).
+    Disable {
+        id: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Remove name@version.
+    Remove {
+        id: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Create a new plugin crate from the template.
+    New {
+        /// The world: only `guardrail` has a template so far.
+        kind: String,
+        /// The plugin's name ([a-z0-9-]+); also the folder created.
+        name: String,
+        /// Where to create it (default: ./<name>).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Path to the mantle-sdk crate (default: the SDK this binary was built with).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GuardrailCommand {
+    /// Attach a guardrail plugin to a guardrail's DRAFT as one more policy (replaces the list
+    /// with the given plugins; repeat `--plugin` for several).
+    Attach {
+        guardrail_id: String,
+        /// `name` or `name@version`; repeatable.
+        #[arg(long = "plugin", required = true)]
+        plugins: Vec<String>,
+        /// The plugin's configuration as JSON (one per --plugin, in order; default `{}`).
+        #[arg(long = "config")]
+        configs: Vec<String>,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+}
+
+/// Runs the command line.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
+    let cli = Cli::parse_from(args);
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Plugin(command) => plugin(command),
+        Command::Guardrail(GuardrailCommand::Attach {
+            guardrail_id,
+            plugins,
+            configs,
+            server,
+        }) => {
+            let mut policies = Vec::new();
+            for (index, plugin) in plugins.iter().enumerate() {
+                let config: serde_json::Value = match configs.get(index) {
+                    Some(text) => serde_json::from_str(text)
+                        .with_context(|| format!("--config for {plugin} is not JSON"))?,
+                    None => serde_json::json!({}),
+                };
+                policies.push(serde_json::json!({ "plugin": plugin, "config": config }));
+            }
+            let body = serde_json::json!({ "policies": policies });
+            let url = format!(
+                "{}/admin/guardrails/{guardrail_id}/custom-policies",
+                server.server
+            );
+            let response = client().put(url).json(&body).send()?;
+            print_response(response)
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut settings = Settings::new(args.listen, args.data_dir.clone());
+    if let Some(config) = &args.config {
+        settings = settings.merge_file(config)?;
+        // Flags given explicitly still win over the file.
+        settings.listen = args.listen;
+        settings.plugins_dir = args.data_dir.join("plugins");
+        settings.data_dir = args.data_dir;
+    }
+    if let Some(plugins_dir) = args.plugins_dir {
+        settings.plugins_dir = plugins_dir;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("mantle-worker")
+        .build()?;
+    runtime.block_on(crate::serve::serve(
+        settings,
+        crate::serve::shutdown_signal(),
+    ))
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::new()
+}
+
+fn print_response(response: reqwest::blocking::Response) -> anyhow::Result<()> {
+    let status = response.status();
+    let text = response.text()?;
+    if !status.is_success() {
+        bail!("server answered {status}: {text}");
+    }
+    if !text.is_empty() {
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(json) => println!("{}", serde_json::to_string_pretty(&json)?),
+            Err(_) => println!("{text}"),
+        }
+    }
+    Ok(())
+}
+
+fn plugin(command: PluginCommand) -> anyhow::Result<()> {
+    match command {
+        PluginCommand::Install {
+            dir,
+            replace,
+            server,
+        } => {
+            let manifest_path = dir.join("plugin.toml");
+            let manifest = std::fs::read_to_string(&manifest_path)
+                .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+            let parsed = mantle_plugins::Manifest::parse(&manifest)?;
+            let component_path = dir.join(&parsed.component);
+            let wasm = std::fs::read(&component_path).with_context(|| {
+                format!(
+                    "cannot read the component {} (build it with `cargo build --target wasm32-wasip2 --release`)",
+                    component_path.display()
+                )
+            })?;
+            let body = serde_json::json!({
+                "manifest": manifest,
+                "component": base64::engine::general_purpose::STANDARD.encode(&wasm),
+                "replace": replace,
+            });
+            let response = client()
+                .post(format!("{}/admin/plugins", server.server))
+                .json(&body)
+                .send()?;
+            print_response(response)
+        }
+        PluginCommand::List { server } => print_response(
+            client()
+                .get(format!("{}/admin/plugins", server.server))
+                .send()?,
+        ),
+        PluginCommand::Enable { id, server } => print_response(
+            client()
+                .post(format!("{}/admin/plugins/{id}/enable", server.server))
+                .send()?,
+        ),
+        PluginCommand::Disable { id, server } => print_response(
+            client()
+                .post(format!("{}/admin/plugins/{id}/disable", server.server))
+                .send()?,
+        ),
+        PluginCommand::Remove { id, server } => print_response(
+            client()
+                .delete(format!("{}/admin/plugins/{id}", server.server))
+                .send()?,
+        ),
+        PluginCommand::New {
+            kind,
+            name,
+            dir,
+            sdk,
+        } => {
+            if kind != "guardrail" {
+                bail!("`plugin new` has a template for `guardrail` only so far");
+            }
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let sdk = match sdk {
+                Some(sdk) => sdk,
+                None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sdk"),
+            };
+            crate::template::new_guardrail(&name, &dir, &sdk)?;
+            println!(
+                "created {}\nnext:\n  cd {}\n  cargo test\n  cargo build --target wasm32-wasip2 --release\n  mantle plugin install .",
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Canonical path for templates, so a crate created anywhere finds the SDK.
+pub(crate) fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::canonicalize(path).with_context(|| format!("cannot find {}", path.display()))
+}

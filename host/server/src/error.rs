@@ -1,0 +1,183 @@
+//! The AWS error contract, in one place.
+//!
+//! botocore reads the error code from `x-amzn-ErrorType` (cut at the first `:`), then from the
+//! body's `__type`; the message from the body's `message`. Every error response carries both,
+//! plus `x-amzn-RequestId` (added by the request-id layer).
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The error codes Mantle answers with, named as in Bedrock's service models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Validation,
+    AccessDenied,
+    ResourceNotFound,
+    Conflict,
+    Throttling,
+    ServiceQuotaExceeded,
+    ModelTimeout,
+    ModelError,
+    InternalServer,
+    ServiceUnavailable,
+    UnknownOperation,
+}
+
+/// Which Bedrock service answered; a few codes take a different status per service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// `bedrock` and `bedrock-runtime`.
+    Bedrock,
+    /// `bedrock-agent` and `bedrock-agent-runtime`.
+    Agent,
+}
+
+impl ErrorCode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Validation => "ValidationException",
+            Self::AccessDenied => "AccessDeniedException",
+            Self::ResourceNotFound => "ResourceNotFoundException",
+            Self::Conflict => "ConflictException",
+            Self::Throttling => "ThrottlingException",
+            Self::ServiceQuotaExceeded => "ServiceQuotaExceededException",
+            Self::ModelTimeout => "ModelTimeoutException",
+            Self::ModelError => "ModelErrorException",
+            Self::InternalServer => "InternalServerException",
+            Self::ServiceUnavailable => "ServiceUnavailableException",
+            Self::UnknownOperation => "UnknownOperationException",
+        }
+    }
+
+    pub fn status(self, service: Service) -> StatusCode {
+        match (self, service) {
+            (Self::Validation, _) => StatusCode::BAD_REQUEST,
+            (Self::AccessDenied, _) => StatusCode::FORBIDDEN,
+            (Self::ResourceNotFound, _) | (Self::UnknownOperation, _) => StatusCode::NOT_FOUND,
+            (Self::Conflict, Service::Bedrock) => StatusCode::BAD_REQUEST,
+            (Self::Conflict, Service::Agent) => StatusCode::CONFLICT,
+            (Self::Throttling, _) => StatusCode::TOO_MANY_REQUESTS,
+            (Self::ServiceQuotaExceeded, Service::Bedrock) => StatusCode::BAD_REQUEST,
+            (Self::ServiceQuotaExceeded, Service::Agent) => StatusCode::PAYMENT_REQUIRED,
+            (Self::ModelTimeout, _) => StatusCode::REQUEST_TIMEOUT,
+            (Self::ModelError, _) => StatusCode::FAILED_DEPENDENCY,
+            (Self::InternalServer, _) => StatusCode::INTERNAL_SERVER_ERROR,
+            (Self::ServiceUnavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// A field-level problem, for bedrock-agent's `fieldList`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    pub name: String,
+    pub message: String,
+}
+
+/// An error as a Bedrock client sees it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}: {message}", code.name())]
+pub struct AwsError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub service: Service,
+    pub fields: Vec<FieldError>,
+}
+
+impl AwsError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            service: Service::Bedrock,
+            fields: Vec::new(),
+        }
+    }
+
+    /// A ValidationException about `field`, worded as AWS words them.
+    pub fn invalid_field(field: &str, constraint: impl std::fmt::Display) -> Self {
+        let mut error = Self::new(
+            ErrorCode::Validation,
+            format!(
+                "1 validation error detected: Value at '{field}' failed to satisfy constraint: {constraint}"
+            ),
+        );
+        error.fields.push(FieldError {
+            name: field.to_owned(),
+            message: constraint.to_string(),
+        });
+        error
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Validation, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceNotFound, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InternalServer, message)
+    }
+
+    /// The same error as answered by the agent services.
+    pub fn for_agent(mut self) -> Self {
+        self.service = Service::Agent;
+        self
+    }
+}
+
+impl From<mantle_store::StoreError> for AwsError {
+    fn from(error: mantle_store::StoreError) -> Self {
+        tracing::error!(%error, "store failure");
+        Self::internal("The server could not read or write its records.")
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    #[serde(rename = "__type")]
+    kind: &'a str,
+    message: &'a str,
+    #[serde(rename = "fieldList", skip_serializing_if = "Option::is_none")]
+    field_list: Option<&'a [FieldError]>,
+}
+
+impl IntoResponse for AwsError {
+    fn into_response(self) -> Response {
+        let name = self.code.name();
+        let status = self.code.status(self.service);
+        if status.is_server_error() {
+            tracing::error!(code = name, message = %self.message, "request failed");
+        } else {
+            tracing::debug!(code = name, message = %self.message, "request rejected");
+        }
+        let field_list = (self.service == Service::Agent && !self.fields.is_empty())
+            .then_some(self.fields.as_slice());
+        let body = ErrorBody {
+            kind: name,
+            message: &self.message,
+            field_list,
+        };
+        let mut response = (status, Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", HeaderValue::from_static(name));
+        response
+    }
+}
+
+/// Answers any path no operation claims, the way AWS front ends do.
+pub async fn unknown_operation(method: http::Method, uri: http::Uri) -> AwsError {
+    AwsError::new(
+        ErrorCode::UnknownOperation,
+        format!("No operation matches {method} {}", uri.path()),
+    )
+}

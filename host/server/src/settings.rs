@@ -1,0 +1,100 @@
+//! Server settings: command-line flags and environment over an optional TOML file over defaults.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! data-dir = "/var/lib/mantle"
+//! plugins-dir = "/var/lib/mantle/plugins"   # default: <data-dir>/plugins
+//! region = "us-east-1"
+//! account = "000000000000"
+//! max-body-bytes = 2097152
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The region and account that ARNs are minted in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub region: String,
+    pub account: String,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+        }
+    }
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub plugins_dir: PathBuf,
+    pub identity: Identity,
+    pub max_body_bytes: usize,
+    /// Watch the plugins directory and reload on change.
+    pub watch_plugins: bool,
+}
+
+impl Settings {
+    /// Settings with defaults under `data_dir`.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            plugins_dir: data_dir.join("plugins"),
+            data_dir,
+            identity: Identity::default(),
+            max_body_bytes: 2 * 1024 * 1024,
+            watch_plugins: true,
+        }
+    }
+
+    /// Applies a TOML settings file over these settings.
+    pub fn merge_file(mut self, path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let file: FileSettings = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid settings file {}: {e}", path.display()))?;
+        if let Some(listen) = file.listen {
+            self.listen = listen;
+        }
+        if let Some(data_dir) = file.data_dir {
+            self.plugins_dir = data_dir.join("plugins");
+            self.data_dir = data_dir;
+        }
+        if let Some(plugins_dir) = file.plugins_dir {
+            self.plugins_dir = plugins_dir;
+        }
+        if let Some(region) = file.region {
+            self.identity.region = region;
+        }
+        if let Some(account) = file.account {
+            self.identity.account = account;
+        }
+        if let Some(max) = file.max_body_bytes {
+            self.max_body_bytes = max;
+        }
+        if let Some(watch) = file.watch_plugins {
+            self.watch_plugins = watch;
+        }
+        Ok(self)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    plugins_dir: Option<PathBuf>,
+    region: Option<String>,
+    account: Option<String>,
+    max_body_bytes: Option<usize>,
+    watch_plugins: Option<bool>,
+}

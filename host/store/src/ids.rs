@@ -1,0 +1,22 @@
+//! Ids in Bedrock's formats.
+
+/// A 12-character lowercase alphanumeric id, like Bedrock's guardrail and agent ids.
+///
+/// ```
+/// let id = mantle_store::new_id();
+/// assert_eq!(id.len(), 12);
+/// assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+/// ```
+pub fn new_id() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    bytes[..12]
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// A request id in the UUID form AWS uses for `x-amzn-RequestId`.
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

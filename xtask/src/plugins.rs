@@ -1,0 +1,127 @@
+//! Building the wasm plugins (their own workspace in `plugins/`) and laying them out as the
+//! registry expects: `<dist>/<name>@<version>/{plugin.toml, plugin.wasm}`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::util;
+
+/// The wasm build's target dir (kept apart from the host's: different target, no lock fights).
+fn wasm_target_dir() -> PathBuf {
+    util::cache_dir().join("target-wasm")
+}
+
+/// Builds every plugin and fixture, then lays them out in `plugins/dist` (built-ins) and
+/// `plugins/dist-fixtures` (test fixtures).
+pub fn build(root: &Path) -> anyhow::Result<()> {
+    util::step("building wasm plugins");
+    let plugins = root.join("plugins");
+    util::run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&plugins)
+            .env("CARGO_TARGET_DIR", wasm_target_dir())
+            .args(["build", "--release", "--target", "wasm32-wasip2"]),
+    )?;
+    let out = wasm_target_dir().join("wasm32-wasip2/release");
+    lay_out(&plugins, &plugins.join("dist"), &out, |p| {
+        !p.starts_with(plugins.join("fixtures"))
+    })?;
+    lay_out(
+        &plugins.join("fixtures"),
+        &plugins.join("dist-fixtures"),
+        &out,
+        |_| true,
+    )?;
+    Ok(())
+}
+
+/// Runs the plugins' native unit tests.
+pub fn test_native(root: &Path) -> anyhow::Result<()> {
+    util::run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(root.join("plugins"))
+            .env(
+                "CARGO_TARGET_DIR",
+                util::cache_dir().join("target-plugins-native"),
+            )
+            .args(["test"]),
+    )
+}
+
+/// Copies the built-in plugins into a server's plugins directory, by write-then-rename so a
+/// watching server never sees half a plugin.
+pub fn install_builtins(root: &Path, plugins_dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(plugins_dir)?;
+    for entry in std::fs::read_dir(root.join("plugins/dist"))? {
+        let entry = entry?;
+        let target = plugins_dir.join(entry.file_name());
+        let wasm = std::fs::read(entry.path().join("plugin.wasm"))?;
+        if std::fs::read(target.join("plugin.wasm")).ok().as_deref() == Some(&wasm[..]) {
+            continue;
+        }
+        let staging = plugins_dir.join(format!(".staging-{}", entry.file_name().to_string_lossy()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging)?;
+        std::fs::write(staging.join("plugin.wasm"), &wasm)?;
+        std::fs::copy(
+            entry.path().join("plugin.toml"),
+            staging.join("plugin.toml"),
+        )?;
+        let _ = std::fs::remove_dir_all(&target);
+        std::fs::rename(&staging, &target)?;
+        eprintln!("    installed {}", entry.file_name().to_string_lossy());
+    }
+    Ok(())
+}
+
+/// For each crate under `src` with a `plugin.toml`, writes `<dist>/<name>@<version>/`.
+fn lay_out(
+    src: &Path,
+    dist: &Path,
+    wasm_dir: &Path,
+    include: impl Fn(&Path) -> bool,
+) -> anyhow::Result<()> {
+    if !src.is_dir() {
+        return Ok(());
+    }
+    let _ = std::fs::remove_dir_all(dist);
+    std::fs::create_dir_all(dist)?;
+    for entry in std::fs::read_dir(src)? {
+        let dir = entry?.path();
+        let manifest_path = dir.join("plugin.toml");
+        if !manifest_path.is_file() || !include(&dir) {
+            continue;
+        }
+        let manifest = std::fs::read_to_string(&manifest_path)?;
+        let name = toml_string(&manifest, "name")
+            .with_context(|| format!("{} has no name", manifest_path.display()))?;
+        let version = toml_string(&manifest, "version")
+            .with_context(|| format!("{} has no version", manifest_path.display()))?;
+        let crate_name = toml_string(&std::fs::read_to_string(dir.join("Cargo.toml"))?, "name")
+            .context("plugin crate without a name")?
+            .replace('-', "_");
+        let wasm = wasm_dir.join(format!("{crate_name}.wasm"));
+        if !wasm.is_file() {
+            bail!(
+                "{} was not built (expected {})",
+                dir.display(),
+                wasm.display()
+            );
+        }
+        let out = dist.join(format!("{name}@{version}"));
+        std::fs::create_dir_all(&out)?;
+        std::fs::copy(&wasm, out.join("plugin.wasm"))?;
+        std::fs::write(out.join("plugin.toml"), manifest)?;
+    }
+    Ok(())
+}
+
+/// The first top-level `key = "value"` of a TOML text (manifests and Cargo.toml are simple).
+fn toml_string(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
