@@ -72,29 +72,43 @@ impl Tokens {
             tokens: Vec::with_capacity(text.len() / 4),
             lower: String::with_capacity(text.len()),
         };
+        let bytes = text.as_bytes();
         let mut spaced = false;
-        let mut chars = text.char_indices().peekable();
-        while let Some((start, c)) = chars.next() {
+        let mut i = 0;
+        while i < bytes.len() {
+            let (c, len) = char_at(text, i);
             if c.is_whitespace() {
                 spaced = true;
+                i += len;
                 continue;
             }
+            let start = i;
             let lower_start = tokens.lower.len();
             push_lower(&mut tokens.lower, c);
-            let mut end = start + c.len_utf8();
+            i += len;
             if is_word_char(c) {
-                while let Some(&(at, next)) = chars.peek() {
+                while i < bytes.len() {
+                    let b = bytes[i];
+                    // ASCII fast path: most text is.
+                    if b < 0x80 {
+                        if !(b.is_ascii_alphanumeric() || b == b'_') {
+                            break;
+                        }
+                        tokens.lower.push(b.to_ascii_lowercase() as char);
+                        i += 1;
+                        continue;
+                    }
+                    let (next, len) = char_at(text, i);
                     if !is_word_char(next) {
                         break;
                     }
                     push_lower(&mut tokens.lower, next);
-                    end = at + next.len_utf8();
-                    chars.next();
+                    i += len;
                 }
             }
             tokens.tokens.push(Token {
                 start,
-                end,
+                end: i,
                 lower_start,
                 lower_end: tokens.lower.len(),
                 spaced,
@@ -107,6 +121,16 @@ impl Tokens {
     fn lower(&self, token: &Token) -> &str {
         &self.lower[token.lower_start..token.lower_end]
     }
+}
+
+/// The character at byte `i` of `text` (a char boundary) and its length.
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        return (b as char, 1);
+    }
+    let c = text[i..].chars().next().unwrap_or('\u{FFFD}');
+    (c, c.len_utf8())
 }
 
 fn push_lower(out: &mut String, c: char) {
