@@ -74,7 +74,11 @@ pub enum Plan {
     /// Windows of `max_tokens` words, consecutive windows sharing `overlap` words.
     Fixed { max_tokens: u32, overlap: u32 },
     /// Parent windows, each cut into child windows; both share `overlap` words with the next.
-    Hierarchical { parent: u32, child: u32, overlap: u32 },
+    Hierarchical {
+        parent: u32,
+        child: u32,
+        overlap: u32,
+    },
     /// The whole document.
     None,
 }
@@ -98,15 +102,17 @@ impl Plan {
         let plan = match strategy {
             Some("NONE") => Plan::None,
             Some("FIXED_SIZE") => {
-                let inner = value
-                    .get("fixedSizeChunkingConfiguration")
-                    .ok_or_else(|| invalid("fixedSizeChunkingConfiguration is required for FIXED_SIZE"))?;
+                let inner = value.get("fixedSizeChunkingConfiguration").ok_or_else(|| {
+                    invalid("fixedSizeChunkingConfiguration is required for FIXED_SIZE")
+                })?;
                 Self::fixed(field(inner, "fixedSizeChunkingConfiguration")?)?
             }
             Some("HIERARCHICAL") => {
-                let inner = value.get("hierarchicalChunkingConfiguration").ok_or_else(|| {
-                    invalid("hierarchicalChunkingConfiguration is required for HIERARCHICAL")
-                })?;
+                let inner = value
+                    .get("hierarchicalChunkingConfiguration")
+                    .ok_or_else(|| {
+                        invalid("hierarchicalChunkingConfiguration is required for HIERARCHICAL")
+                    })?;
                 let h: HierarchicalBedrock = field(inner, "hierarchicalChunkingConfiguration")?;
                 let [parent, child] = h.level_configurations.as_slice() else {
                     return Err(invalid(
@@ -133,7 +139,9 @@ impl Plan {
 
     fn fixed(config: FixedSize) -> Result<Self, PluginError> {
         if !(1..=MAX_TOKENS_LIMIT).contains(&config.max_tokens) {
-            return Err(invalid(format!("maxTokens must be between 1 and {MAX_TOKENS_LIMIT}")));
+            return Err(invalid(format!(
+                "maxTokens must be between 1 and {MAX_TOKENS_LIMIT}"
+            )));
         }
         if config.overlap_percentage > 99 {
             return Err(invalid("overlapPercentage must be between 0 and 99"));
@@ -146,15 +154,25 @@ impl Plan {
 
     fn hierarchical(parent: u32, child: u32, overlap: u32) -> Result<Self, PluginError> {
         if !(1..=MAX_TOKENS_LIMIT).contains(&parent) || !(1..=MAX_TOKENS_LIMIT).contains(&child) {
-            return Err(invalid(format!("maxTokens must be between 1 and {MAX_TOKENS_LIMIT}")));
+            return Err(invalid(format!(
+                "maxTokens must be between 1 and {MAX_TOKENS_LIMIT}"
+            )));
         }
         if child > parent {
-            return Err(invalid("the child chunk size must not exceed the parent chunk size"));
+            return Err(invalid(
+                "the child chunk size must not exceed the parent chunk size",
+            ));
         }
         if overlap >= child {
-            return Err(invalid("overlapTokens must be smaller than the child chunk size"));
+            return Err(invalid(
+                "overlapTokens must be smaller than the child chunk size",
+            ));
         }
-        Ok(Plan::Hierarchical { parent, child, overlap })
+        Ok(Plan::Hierarchical {
+            parent,
+            child,
+            overlap,
+        })
     }
 }
 
@@ -199,7 +217,9 @@ fn chunk(text: &str, words: &[(usize, usize)], (first, last): (usize, usize)) ->
     let start = words[first].0;
     let end = words[last - 1].1;
     let mut chunk = Chunk::new(&text[start..end], start);
-    chunk.metadata.push(("tokens".to_owned(), (last - first).to_string()));
+    chunk
+        .metadata
+        .push(("tokens".to_owned(), (last - first).to_string()));
     chunk
 }
 
@@ -211,17 +231,27 @@ pub fn split(text: &str, plan: Plan) -> Vec<Chunk> {
     }
     match plan {
         Plan::None => vec![chunk(text, &words, (0, words.len()))],
-        Plan::Fixed { max_tokens, overlap } => windows(words.len(), max_tokens as usize, overlap as usize)
+        Plan::Fixed {
+            max_tokens,
+            overlap,
+        } => windows(words.len(), max_tokens as usize, overlap as usize)
             .into_iter()
             .map(|w| chunk(text, &words, w))
             .collect(),
-        Plan::Hierarchical { parent, child, overlap } => {
+        Plan::Hierarchical {
+            parent,
+            child,
+            overlap,
+        } => {
             let mut out = Vec::new();
             for (p_start, p_end) in windows(words.len(), parent as usize, overlap as usize) {
                 let parent_index = out.len() as u32;
                 out.push(chunk(text, &words, (p_start, p_end)));
                 for (c_start, c_end) in windows(p_end - p_start, child as usize, overlap as usize) {
-                    out.push(chunk(text, &words, (p_start + c_start, p_start + c_end)).with_parent(parent_index, 1));
+                    out.push(
+                        chunk(text, &words, (p_start + c_start, p_start + c_end))
+                            .with_parent(parent_index, 1),
+                    );
                 }
             }
             out
@@ -268,7 +298,12 @@ mod tests {
         let chunks = run(text, r#"{"maxTokens": 4, "overlapPercentage": 50}"#);
         assert_eq!(
             texts(&chunks),
-            ["one two three four", "three four five six", "five six seven eight", "seven eight nine ten"]
+            [
+                "one two three four",
+                "three four five six",
+                "five six seven eight",
+                "seven eight nine ten"
+            ]
         );
         assert_exact_spans(text, &chunks);
         assert!(chunks.iter().all(|c| c.parent.is_none() && c.level == 0));
@@ -277,7 +312,10 @@ mod tests {
 
     #[test]
     fn overlap_is_floored_and_last_chunk_may_be_short() {
-        let chunks = run("a b c d e f g", r#"{"maxTokens": 3, "overlapPercentage": 20}"#);
+        let chunks = run(
+            "a b c d e f g",
+            r#"{"maxTokens": 3, "overlapPercentage": 20}"#,
+        );
         assert_eq!(texts(&chunks), ["a b c", "d e f", "g"]);
     }
 
@@ -285,7 +323,10 @@ mod tests {
     fn spans_are_exact_bytes_with_unicode_and_odd_whitespace() {
         let text = "  Grüße\u{3000}aus\n\nKöln —\tdas  ist 東京 ";
         let chunks = run(text, r#"{"maxTokens": 2, "overlapPercentage": 0}"#);
-        assert_eq!(texts(&chunks), ["Grüße\u{3000}aus", "Köln —", "das  ist", "東京"]);
+        assert_eq!(
+            texts(&chunks),
+            ["Grüße\u{3000}aus", "Köln —", "das  ist", "東京"]
+        );
         assert_exact_spans(text, &chunks);
     }
 
@@ -308,8 +349,14 @@ mod tests {
     #[test]
     fn hierarchical_parents_and_children() {
         let text = "1 2 3 4 5 6 7 8";
-        let chunks = run(text, r#"{"hierarchical": {"parentMaxTokens": 6, "childMaxTokens": 3, "overlapTokens": 1}}"#);
-        let shape: Vec<(&str, Option<u32>, u32)> = chunks.iter().map(|c| (c.text.as_str(), c.parent, c.level)).collect();
+        let chunks = run(
+            text,
+            r#"{"hierarchical": {"parentMaxTokens": 6, "childMaxTokens": 3, "overlapTokens": 1}}"#,
+        );
+        let shape: Vec<(&str, Option<u32>, u32)> = chunks
+            .iter()
+            .map(|c| (c.text.as_str(), c.parent, c.level))
+            .collect();
         assert_eq!(
             shape,
             [
@@ -348,7 +395,8 @@ mod tests {
             r#"{"chunkingStrategy": "HIERARCHICAL", "hierarchicalChunkingConfiguration": {"levelConfigurations": [{"maxTokens": 6}]}}"#,
             "[]",
         ] {
-            let err = FixedSizeChunker::split(testkit::document("a b"), config.to_owned()).unwrap_err();
+            let err =
+                FixedSizeChunker::split(testkit::document("a b"), config.to_owned()).unwrap_err();
             assert_eq!(err.code, "invalid-config", "{config}");
         }
     }

@@ -34,11 +34,17 @@ struct Config {
 /// A parsed output spec.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Spec {
-    Pointer { pointer: String, default: Option<Value> },
+    Pointer {
+        pointer: String,
+        default: Option<Value>,
+    },
     Template(Vec<Piece>),
     Object(Vec<(String, Spec)>),
     Array(Vec<Spec>),
-    Each { pointer: String, map: Box<Spec> },
+    Each {
+        pointer: String,
+        map: Box<Spec>,
+    },
     Literal(Value),
 }
 
@@ -115,7 +121,10 @@ fn check_pointer(pointer: &str, path: &str) -> Result<(), PluginError> {
     if pointer.is_empty() || pointer.starts_with('/') {
         Ok(())
     } else {
-        Err(invalid(path, format!("`{pointer}` is not a JSON pointer (it must start with `/`)")))
+        Err(invalid(
+            path,
+            format!("`{pointer}` is not a JSON pointer (it must start with `/`)"),
+        ))
     }
 }
 
@@ -128,7 +137,11 @@ impl Spec {
                 default: None,
             }),
             Value::String(s) => Ok(Spec::Template(parse_template(s, path)?)),
-            Value::Object(map) if map.len() == 1 || (map.len() == 2 && map.contains_key("default")) || map.contains_key("each") => {
+            Value::Object(map)
+                if map.len() == 1
+                    || (map.len() == 2 && map.contains_key("default"))
+                    || map.contains_key("each") =>
+            {
                 Self::parse_object(map, path)
             }
             _ => Err(invalid(
@@ -148,8 +161,14 @@ impl Spec {
             "each" => &["map"][..],
             _ => &[][..],
         };
-        if let Some(extra) = map.keys().find(|k| *k != key && !allowed_extra.contains(&k.as_str())) {
-            return Err(invalid(path, format!("unexpected key `{extra}` beside `{key}`")));
+        if let Some(extra) = map
+            .keys()
+            .find(|k| *k != key && !allowed_extra.contains(&k.as_str()))
+        {
+            return Err(invalid(
+                path,
+                format!("unexpected key `{extra}` beside `{key}`"),
+            ));
         }
         let here = format!("{path}.{key}");
         match key.as_str() {
@@ -175,7 +194,9 @@ impl Spec {
                     .ok_or_else(|| invalid(&here, "expected an object"))?;
                 let fields = fields
                     .iter()
-                    .map(|(name, spec)| Ok((name.clone(), Spec::parse(spec, &format!("{here}.{name}"))?)))
+                    .map(|(name, spec)| {
+                        Ok((name.clone(), Spec::parse(spec, &format!("{here}.{name}"))?))
+                    })
                     .collect::<Result<_, PluginError>>()?;
                 Ok(Spec::Object(fields))
             }
@@ -272,7 +293,9 @@ impl Spec {
 pub fn parse_config(config: &str) -> Result<Vec<(String, Spec)>, PluginError> {
     let config: Config = mantle_sdk::parse_config(config)?;
     if config.outputs.is_empty() {
-        return Err(PluginError::invalid_config("outputs: at least one output is required"));
+        return Err(PluginError::invalid_config(
+            "outputs: at least one output is required",
+        ));
     }
     config
         .outputs
@@ -291,7 +314,10 @@ impl Guest for JsonTransform {
         let mut root = Map::new();
         for input in &inputs {
             let value: Value = serde_json::from_str(&input.value).map_err(|e| {
-                PluginError::new("invalid-input", format!("input `{}` is not JSON: {e}", input.name))
+                PluginError::new(
+                    "invalid-input",
+                    format!("input `{}` is not JSON: {e}", input.name),
+                )
             })?;
             root.insert(input.name.clone(), value);
         }
@@ -311,7 +337,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn run(inputs: &[(&str, Value)], config: Value) -> Result<BTreeMap<String, Value>, PluginError> {
+    fn run(
+        inputs: &[(&str, Value)],
+        config: Value,
+    ) -> Result<BTreeMap<String, Value>, PluginError> {
         let inputs = inputs.iter().map(|(n, v)| PortValue::new(*n, v)).collect();
         let out = JsonTransform::run(inputs, config.to_string())?;
         Ok(out
@@ -381,12 +410,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out["email"], "unknown");
-        let err = run(&[("document", document())], json!({"outputs": {"x": "/document/nope"}})).unwrap_err();
+        let err = run(
+            &[("document", document())],
+            json!({"outputs": {"x": "/document/nope"}}),
+        )
+        .unwrap_err();
         assert_eq!(err.code, "missing-value");
         assert!(err.message.contains("/document/nope"));
-        let err = run(&[("document", document())], json!({"outputs": {"x": "Hi {{document.nope}}"}})).unwrap_err();
+        let err = run(
+            &[("document", document())],
+            json!({"outputs": {"x": "Hi {{document.nope}}"}}),
+        )
+        .unwrap_err();
         assert_eq!(err.code, "missing-value");
-        let err = run(&[("document", document())], json!({"outputs": {"x": {"each": "/document/user", "map": "/a"}}})).unwrap_err();
+        let err = run(
+            &[("document", document())],
+            json!({"outputs": {"x": {"each": "/document/user", "map": "/a"}}}),
+        )
+        .unwrap_err();
         assert_eq!(err.code, "invalid-input");
     }
 
@@ -395,9 +436,17 @@ mod tests {
         assert_eq!(placeholder_pointer("a.b[0][1].c"), "/a/b/0/1/c");
         assert_eq!(placeholder_pointer("a/b.c"), "/a~1b/c");
         assert_eq!(placeholder_pointer("x~y"), "/x~0y");
-        let out = run(&[("in", json!({"a/b": 1}))], json!({"outputs": {"v": "{{in.a/b}}"}})).unwrap();
+        let out = run(
+            &[("in", json!({"a/b": 1}))],
+            json!({"outputs": {"v": "{{in.a/b}}"}}),
+        )
+        .unwrap();
         assert_eq!(out["v"], "1");
-        let out = run(&[("in", json!({"a/b": 1}))], json!({"outputs": {"v": "/in/a~1b"}})).unwrap();
+        let out = run(
+            &[("in", json!({"a/b": 1}))],
+            json!({"outputs": {"v": "/in/a~1b"}}),
+        )
+        .unwrap();
         assert_eq!(out["v"], 1);
     }
 
@@ -419,7 +468,10 @@ mod tests {
             assert_eq!(err.code, "invalid-config", "{config}");
         }
         let err = JsonTransform::run(
-            vec![PortValue { name: "a".into(), value: "{bad".into() }],
+            vec![PortValue {
+                name: "a".into(),
+                value: "{bad".into(),
+            }],
             json!({"outputs": {"x": "/a"}}).to_string(),
         )
         .unwrap_err();

@@ -1,6 +1,6 @@
 //! `extract_keywords`: the most frequent words of a text that are not stop words.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -60,7 +60,7 @@ pub fn run(input: Input) -> Result<Value, String> {
         return Err("min_length must be between 1 and 50".into());
     }
     // word -> (count, first position)
-    let mut counts: HashMap<String, (u32, usize)> = HashMap::new();
+    let mut counts: BTreeMap<String, (u32, usize)> = BTreeMap::new();
     let mut total = 0u32;
     let words = input
         .text
@@ -97,32 +97,67 @@ mod tests {
     use super::*;
 
     fn keywords(text: &str, max: u32) -> Vec<(String, u64)> {
-        let out = run(Input { text: text.into(), max_keywords: max, min_length: 3 }).unwrap();
+        let out = run(Input {
+            text: text.into(),
+            max_keywords: max,
+            min_length: 3,
+        })
+        .unwrap();
         out["keywords"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|k| (k["keyword"].as_str().unwrap().to_owned(), k["count"].as_u64().unwrap()))
+            .map(|k| {
+                (
+                    k["keyword"].as_str().unwrap().to_owned(),
+                    k["count"].as_u64().unwrap(),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn ranks_by_count_then_first_appearance() {
         let got = keywords("The cat sat. The dog sat. A cat, a dog and a CAT's toy.", 3);
-        assert_eq!(got, [("cat".into(), 3), ("sat".into(), 2), ("dog".into(), 2)]);
+        assert_eq!(
+            got,
+            [("cat".into(), 3), ("sat".into(), 2), ("dog".into(), 2)]
+        );
     }
 
     #[test]
     fn skips_stop_words_numbers_and_short_words() {
-        let got = keywords("It is what it is: 2024 was ok, and so was 2025. Über-fast ünïcode!", 10);
+        let got = keywords(
+            "It is what it is: 2024 was ok, and so was 2025. Über-fast ünïcode!",
+            10,
+        );
         assert_eq!(got, [("über-fast".into(), 1), ("ünïcode".into(), 1)]);
     }
 
     #[test]
     fn validates_ranges() {
-        assert!(run(Input { text: "x".into(), max_keywords: 0, min_length: 3 }).is_err());
-        assert!(run(Input { text: "x".into(), max_keywords: 5, min_length: 99 }).is_err());
-        let out = run(Input { text: String::new(), max_keywords: 5, min_length: 3 }).unwrap();
+        assert!(
+            run(Input {
+                text: "x".into(),
+                max_keywords: 0,
+                min_length: 3
+            })
+            .is_err()
+        );
+        assert!(
+            run(Input {
+                text: "x".into(),
+                max_keywords: 5,
+                min_length: 99
+            })
+            .is_err()
+        );
+        let out = run(Input {
+            text: String::new(),
+            max_keywords: 5,
+            min_length: 3,
+        })
+        .unwrap();
         assert_eq!(out["total_words"], 0);
     }
 }

@@ -38,14 +38,20 @@ impl Guest for KeywordTool {
         ]
     }
 
-    fn invoke(name: String, input: String, _context: InvocationContext) -> Result<ToolResult, PluginError> {
+    fn invoke(
+        name: String,
+        input: String,
+        _context: InvocationContext,
+    ) -> Result<ToolResult, PluginError> {
         let result = match name.as_str() {
             "extract_keywords" => parse(&input).and_then(keywords::run),
             "convert_units" => parse(&input).and_then(units::run),
             other => {
                 return Err(PluginError::new(
                     "unknown-tool",
-                    format!("no tool named `{other}` (this plugin has extract_keywords and convert_units)"),
+                    format!(
+                        "no tool named `{other}` (this plugin has extract_keywords and convert_units)"
+                    ),
                 ));
             }
         };
@@ -110,7 +116,10 @@ mod tests {
 
     #[test]
     fn units_end_to_end() {
-        let result = call("convert_units", json!({"value": 100, "from": "C", "to": "F"}));
+        let result = call(
+            "convert_units",
+            json!({"value": 100, "from": "C", "to": "F"}),
+        );
         let body: Value = serde_json::from_str(&result.body).unwrap();
         assert_eq!(body["result"], 212.0);
         assert_eq!(body["category"], "temperature");
@@ -118,10 +127,14 @@ mod tests {
 
     #[test]
     fn bad_input_is_a_tool_error_the_model_sees() {
-        let result = KeywordTool::invoke("convert_units".into(), "{not json".into(), context()).unwrap();
+        let result =
+            KeywordTool::invoke("convert_units".into(), "{not json".into(), context()).unwrap();
         assert!(result.is_error);
         assert!(result.body.starts_with("invalid input"));
-        let result = call("convert_units", json!({"value": 1, "from": "kg", "to": "km"}));
+        let result = call(
+            "convert_units",
+            json!({"value": 1, "from": "kg", "to": "km"}),
+        );
         assert!(result.is_error);
         assert!(result.body.contains("cannot convert"), "{}", result.body);
         let result = call("extract_keywords", json!({"txt": "x"}));

@@ -135,7 +135,9 @@ impl Compiled {
                 .as_deref()
                 .ok_or_else(|| PluginError::invalid_config(format!("{path}.type is required")))?;
             let kind = PiiType::from_name(kind).ok_or_else(|| {
-                PluginError::invalid_config(format!("{path}.type: unknown PII entity type `{kind}`"))
+                PluginError::invalid_config(format!(
+                    "{path}.type: unknown PII entity type `{kind}`"
+                ))
             })?;
             let actions = actions(
                 &path,
@@ -159,7 +161,9 @@ impl Compiled {
                 .pattern
                 .as_deref()
                 .filter(|p| !p.is_empty())
-                .ok_or_else(|| PluginError::invalid_config(format!("{path}.pattern is required")))?;
+                .ok_or_else(|| {
+                    PluginError::invalid_config(format!("{path}.pattern is required"))
+                })?;
             let regex = RegexBuilder::new(pattern)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .dfa_size_limit(REGEX_SIZE_LIMIT)

@@ -119,8 +119,8 @@ fn keyword_kind(word: &[u8], prev: &[u8]) -> u32 {
         b"taxpayer" => ctx::ITIN | ctx::UTR,
         b"reference" if prev == b"tax" => ctx::UTR,
         b"utr" => ctx::UTR,
-        b"phone" | b"phones" | b"telephone" | b"tel" | b"mobile" | b"cell" | b"cellphone" | b"fax"
-        | b"call" | b"contact" | b"sms" | b"whatsapp" | b"ph" | b"text" => ctx::PHONE,
+        b"phone" | b"phones" | b"telephone" | b"tel" | b"mobile" | b"cell" | b"cellphone"
+        | b"fax" | b"call" | b"contact" | b"sms" | b"whatsapp" | b"ph" | b"text" => ctx::PHONE,
         b"cvv" | b"cvc" | b"csc" | b"cvn" | b"cid" | b"verification" => ctx::CVV,
         b"code" if prev == b"security" => ctx::CVV,
         b"exp" | b"expiry" | b"expires" | b"expiration" | b"expiring" | b"expire" | b"expdate" => {
@@ -161,7 +161,12 @@ fn pair_key(word: &[u8], prev: &[u8], adjacent: bool) -> Option<Key> {
 impl Scanner<'_> {
     fn push(&mut self, start: usize, end: usize, kind: PiiType, rank: u8) {
         if end > start {
-            self.hits.push(Hit { start, end, kind, rank });
+            self.hits.push(Hit {
+                start,
+                end,
+                kind,
+                rank,
+            });
         }
     }
 
@@ -315,7 +320,10 @@ impl Scanner<'_> {
                 start += 1;
             }
             let mut end = at + 1;
-            while end < b.len() && (is_alnum(b[end]) || b[end] == b'.' || b[end] == b'-') && end - at < 254 {
+            while end < b.len()
+                && (is_alnum(b[end]) || b[end] == b'.' || b[end] == b'-')
+                && end - at < 254
+            {
                 end += 1;
             }
             while end > at + 1 && (b[end - 1] == b'.' || b[end - 1] == b'-') {
@@ -365,7 +373,11 @@ impl Scanner<'_> {
             // Trailing punctuation belongs to the sentence, and so does an unbalanced `)`.
             loop {
                 match b.get(end.wrapping_sub(1)) {
-                    Some(b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'*') if end > host_start => end -= 1,
+                    Some(b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'*')
+                        if end > host_start =>
+                    {
+                        end -= 1
+                    }
                     Some(b')') if end > host_start => {
                         let url = &b[start..end];
                         let open = url.iter().filter(|&&c| c == b'(').count();
@@ -444,7 +456,8 @@ impl Scanner<'_> {
                 let classes = [
                     s.iter().any(u8::is_ascii_uppercase),
                     s.iter().any(u8::is_ascii_lowercase),
-                    s.iter().any(|c| c.is_ascii_digit() || *c == b'/' || *c == b'+'),
+                    s.iter()
+                        .any(|c| c.is_ascii_digit() || *c == b'/' || *c == b'+'),
                 ];
                 let after_key = self
                     .hits
@@ -474,7 +487,9 @@ impl Scanner<'_> {
                 return stop;
             }
             if next == b':' || after_double_colon {
-                let from = if after_double_colon && !(start >= 3 && (b[start - 3].is_ascii_hexdigit() || b[start - 3] == b':')) {
+                let from = if after_double_colon
+                    && !(start >= 3 && (b[start - 3].is_ascii_hexdigit() || b[start - 3] == b':'))
+                {
                     start - 2
                 } else {
                     start
@@ -497,14 +512,19 @@ impl Scanner<'_> {
     fn code(&mut self, start: usize, end: usize) -> usize {
         let b = self.b;
         let tok = &b[start..end];
-        let upper_digits = tok.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        let upper_digits = tok
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if !upper_digits {
             return end;
         }
         let has_digit = tok.iter().any(u8::is_ascii_digit);
         let has_letter = tok.iter().any(u8::is_ascii_uppercase);
         if tok.len() == 20
-            && matches!(&tok[..4], b"AKIA" | b"ASIA" | b"ABIA" | b"ACCA" | b"AGPA" | b"AIDA" | b"AROA" | b"ANPA")
+            && matches!(
+                &tok[..4],
+                b"AKIA" | b"ASIA" | b"ABIA" | b"ACCA" | b"AGPA" | b"AIDA" | b"AROA" | b"ANPA"
+            )
         {
             self.push(start, end, PiiType::AWS_ACCESS_KEY, 1);
             return end;
@@ -526,7 +546,9 @@ impl Scanner<'_> {
             while len < want && stop + 1 < b.len() && b[stop] == b' ' {
                 let g_start = stop + 1;
                 let mut g_end = g_start;
-                while g_end < b.len() && (b[g_end].is_ascii_uppercase() || b[g_end].is_ascii_digit()) {
+                while g_end < b.len()
+                    && (b[g_end].is_ascii_uppercase() || b[g_end].is_ascii_digit())
+                {
                     g_end += 1;
                 }
                 let g = g_end - g_start;
@@ -599,7 +621,11 @@ impl Scanner<'_> {
             return None;
         };
         let after = b.get(start + len).copied().unwrap_or(0);
-        if is_alnum(after) || (matches!(after, b':' | b'-' | b'.') && b.get(start + len + 1).is_some_and(|c| c.is_ascii_hexdigit())) {
+        if is_alnum(after)
+            || (matches!(after, b':' | b'-' | b'.')
+                && b.get(start + len + 1)
+                    .is_some_and(|c| c.is_ascii_hexdigit()))
+        {
             return None;
         }
         self.push(start, start + len, PiiType::MAC_ADDRESS, 1);
@@ -610,7 +636,10 @@ impl Scanner<'_> {
     fn ipv6(&mut self, start: usize) -> Option<usize> {
         let b = self.b;
         let mut end = start;
-        while end < b.len() && (b[end].is_ascii_hexdigit() || b[end] == b':' || b[end] == b'.') && end - start < 45 {
+        while end < b.len()
+            && (b[end].is_ascii_hexdigit() || b[end] == b':' || b[end] == b'.')
+            && end - start < 45
+        {
             end += 1;
         }
         if end < b.len() && is_alnum(b[end]) {
@@ -650,9 +679,14 @@ impl Scanner<'_> {
         while self.groups.len() < 12 {
             let rest = &b[end..];
             let (sep, len) = match rest {
-                [b' ', b'-' | b'/', b' ', d, ..] if d.is_ascii_digit() => {
-                    (if rest[1] == b'-' { Sep::Dash } else { Sep::Slash }, 3)
-                }
+                [b' ', b'-' | b'/', b' ', d, ..] if d.is_ascii_digit() => (
+                    if rest[1] == b'-' {
+                        Sep::Dash
+                    } else {
+                        Sep::Slash
+                    },
+                    3,
+                ),
                 [b')', b' ' | b'-', d, ..] if d.is_ascii_digit() => (Sep::Paren, 2),
                 [b')', d, ..] if d.is_ascii_digit() => (Sep::Paren, 1),
                 [b' ', b'(', d, ..] if d.is_ascii_digit() => (Sep::Paren, 2),
@@ -671,7 +705,10 @@ impl Scanner<'_> {
                 break;
             }
             self.seps.push(sep);
-            self.groups.push(Group { start: g_start, end: g_end });
+            self.groups.push(Group {
+                start: g_start,
+                end: g_end,
+            });
             end = g_end;
         }
         let plus = start > 0 && b[start - 1] == b'+' && !(start > 1 && is_alnum(b[start - 2]));
@@ -689,12 +726,9 @@ impl Scanner<'_> {
                 Some((last, kind, rank)) => {
                     let mut s = self.groups[a].start;
                     let mut e = self.groups[last].end;
-                    if kind == PiiType::PHONE {
-                        if plus && a == 0 {
-                            s -= 1;
-                        } else if s > 0 && b[s - 1] == b'(' {
-                            s -= 1;
-                        }
+                    // A phone number takes its leading `+` or `(` along.
+                    if kind == PiiType::PHONE && ((plus && a == 0) || (s > 0 && b[s - 1] == b'(')) {
+                        s -= 1;
                     }
                     if kind == PiiType::AGE {
                         e = self.age_suffix(e).unwrap_or(e);
@@ -711,10 +745,19 @@ impl Scanner<'_> {
     /// Where a `years old` phrase after an age ends, if there is one.
     fn age_suffix(&self, at: usize) -> Option<usize> {
         let rest = &self.b[at..];
-        for phrase in [&b" years old"[..], b"-year-old", b" year old", b" yrs old", b" y/o", b" yo"] {
+        for phrase in [
+            &b" years old"[..],
+            b"-year-old",
+            b" year old",
+            b" yrs old",
+            b" y/o",
+            b" yo",
+        ] {
             if rest.len() >= phrase.len()
                 && rest[..phrase.len()].eq_ignore_ascii_case(phrase)
-                && !rest.get(phrase.len()).is_some_and(|c| c.is_ascii_alphanumeric())
+                && !rest
+                    .get(phrase.len())
+                    .is_some_and(|c| c.is_ascii_alphanumeric())
             {
                 return Some(at + phrase.len());
             }
@@ -730,7 +773,9 @@ impl Scanner<'_> {
         let n = groups.len();
         // A candidate does not end inside a tightly joined run (`1.2.3.4.5`, `12-34-56-78`).
         let tight = |s: Sep| matches!(s, Sep::Dash | Sep::Dot | Sep::Slash);
-        if (a > 0 && tight(self.seps[a - 1])) || (last + 1 < self.groups.len() && tight(self.seps[last])) {
+        if (a > 0 && tight(self.seps[a - 1]))
+            || (last + 1 < self.groups.len() && tight(self.seps[last]))
+        {
             return None;
         }
         let len: usize = groups.iter().map(|g| g.len()).sum();
@@ -746,7 +791,8 @@ impl Scanner<'_> {
         let d = &digits[..len];
         let uniform = seps.windows(2).all(|w| w[0] == w[1]);
         let sep = seps.first().copied();
-        let sizes = |want: &[usize]| n == want.len() && groups.iter().zip(want).all(|(g, &w)| g.len() == w);
+        let sizes =
+            |want: &[usize]| n == want.len() && groups.iter().zip(want).all(|(g, &w)| g.len() == w);
         let start = groups[0].start;
         let paren = start > 0 && b[start - 1] == b'(';
 
@@ -754,7 +800,9 @@ impl Scanner<'_> {
         if n == 4 && seps.iter().all(|&s| s == Sep::Dot) {
             let octets_ok = groups.iter().all(|g| {
                 let o = &b[g.start..g.end];
-                o.len() <= 3 && (o.len() == 1 || o[0] != b'0') && o.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0')) <= 255
+                o.len() <= 3
+                    && (o.len() == 1 || o[0] != b'0')
+                    && o.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0')) <= 255
             });
             return octets_ok.then_some((PiiType::IP_ADDRESS, 1));
         }
@@ -767,7 +815,9 @@ impl Scanner<'_> {
             && (n == 1
                 || (uniform
                     && matches!(sep, Some(Sep::Space | Sep::Dash))
-                    && (groups[..n - 1].iter().all(|g| g.len() == 4) || sizes(&[4, 6, 5]) || sizes(&[4, 6, 4]))))
+                    && (groups[..n - 1].iter().all(|g| g.len() == 4)
+                        || sizes(&[4, 6, 5])
+                        || sizes(&[4, 6, 4]))))
             && validate::card_number(d)
         {
             return Some((PiiType::CREDIT_DEBIT_CARD_NUMBER, 1));
@@ -776,7 +826,8 @@ impl Scanner<'_> {
         // SSN and ITIN: `123-45-6789`.
         if len == 9 && sizes(&[3, 2, 4]) && spaced_or_dashed {
             if d[0] == b'9' {
-                return validate::itin(d).then_some((PiiType::US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER, 1));
+                return validate::itin(d)
+                    .then_some((PiiType::US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER, 1));
             }
             if validate::ssn(d) {
                 return Some((PiiType::US_SOCIAL_SECURITY_NUMBER, 1));
@@ -784,7 +835,10 @@ impl Scanner<'_> {
         }
         // Numbers that only mean something after a keyword, nearest keyword first.
         let shapes_9 = len == 9 && (n == 1 || (sizes(&[3, 3, 3]) && spaced_or_dashed));
-        let shapes_10 = len == 10 && (n == 1 || (sizes(&[3, 3, 4]) && spaced_or_dashed) || (sizes(&[5, 5]) && spaced_or_dashed));
+        let shapes_10 = len == 10
+            && (n == 1
+                || (sizes(&[3, 3, 4]) && spaced_or_dashed)
+                || (sizes(&[5, 5]) && spaced_or_dashed));
         let single = n == 1;
         for kind in self.contexts(start, WINDOW, u32::MAX).take(4) {
             let found = if kind & ctx::NHS != 0 && shapes_10 && validate::nhs(d) {
@@ -803,13 +857,28 @@ impl Scanner<'_> {
                 Some(PiiType::US_PASSPORT_NUMBER)
             } else if kind & ctx::CVV != 0 && single && (3..=4).contains(&len) {
                 Some(PiiType::CREDIT_DEBIT_CARD_CVV)
-            } else if kind & ctx::EXPIRY != 0 && n == 2 && matches!(sep, Some(Sep::Slash | Sep::Dash)) && expiry(&b[groups[0].start..groups[0].end], &b[groups[1].start..groups[1].end]) {
+            } else if kind & ctx::EXPIRY != 0
+                && n == 2
+                && matches!(sep, Some(Sep::Slash | Sep::Dash))
+                && expiry(
+                    &b[groups[0].start..groups[0].end],
+                    &b[groups[1].start..groups[1].end],
+                )
+            {
                 Some(PiiType::CREDIT_DEBIT_CARD_EXPIRY)
             } else if kind & ctx::PIN != 0 && single && (4..=8).contains(&len) {
                 Some(PiiType::PIN)
-            } else if kind & ctx::ACCOUNT != 0 && (8..=17).contains(&len) && (single || (uniform && sep == Some(Sep::Dash))) {
+            } else if kind & ctx::ACCOUNT != 0
+                && (8..=17).contains(&len)
+                && (single || (uniform && sep == Some(Sep::Dash)))
+            {
                 Some(PiiType::US_BANK_ACCOUNT_NUMBER)
-            } else if kind & ctx::AGE != 0 && single && len <= 3 && self.contexts(start, AGE_WINDOW, ctx::AGE).next().is_some() && age(d) {
+            } else if kind & ctx::AGE != 0
+                && single
+                && len <= 3
+                && self.contexts(start, AGE_WINDOW, ctx::AGE).next().is_some()
+                && age(d)
+            {
                 Some(PiiType::AGE)
             } else {
                 None
@@ -822,19 +891,32 @@ impl Scanner<'_> {
             return Some((PiiType::AGE, 0));
         }
         // Phone numbers: North American (`(555) 123-4567`, `+1 555.123.4567`) ...
-        let phone_seps = seps.iter().all(|s| matches!(s, Sep::Space | Sep::Dash | Sep::Dot | Sep::Paren));
+        let phone_seps = seps
+            .iter()
+            .all(|s| matches!(s, Sep::Space | Sep::Dash | Sep::Dot | Sep::Paren));
         if phone_seps {
-            let (core, cc) = if len == 11 && d[0] == b'1' && (groups[0].len() == 1 || (n == 1 && plus)) {
-                (&d[1..], 1)
+            let (core, cc) =
+                if len == 11 && d[0] == b'1' && (groups[0].len() == 1 || (n == 1 && plus)) {
+                    (&d[1..], 1)
+                } else {
+                    (d, 0)
+                };
+            let core_groups = n - if cc == 1 && groups[0].len() == 1 {
+                1
             } else {
-                (d, 0)
+                0
             };
-            let core_groups = n - if cc == 1 && groups[0].len() == 1 { 1 } else { 0 };
-            if core.len() == 10 && (b'2'..=b'9').contains(&core[0]) && (b'2'..=b'9').contains(&core[3]) {
+            if core.len() == 10
+                && (b'2'..=b'9').contains(&core[0])
+                && (b'2'..=b'9').contains(&core[3])
+            {
                 let g = &groups[n - core_groups..];
-                let formatted = core_groups == 3 && g[0].len() == 3 && g[1].len() == 3 && g[2].len() == 4;
+                let formatted =
+                    core_groups == 3 && g[0].len() == 3 && g[1].len() == 3 && g[2].len() == 4;
                 let bare_ok = core_groups == 1 && (plus || self.has_context(start, ctx::PHONE));
-                let paren_ok = core_groups == 2 && (paren || b[g[0].start.saturating_sub(1)] == b'(') && g[0].len() == 3;
+                let paren_ok = core_groups == 2
+                    && (paren || b[g[0].start.saturating_sub(1)] == b'(')
+                    && g[0].len() == 3;
                 if formatted || bare_ok || paren_ok {
                     return Some((PiiType::PHONE, 1));
                 }
@@ -844,7 +926,11 @@ impl Scanner<'_> {
                 return Some((PiiType::PHONE, 1));
             }
             // ... and national numbers with a trunk 0 after a phone keyword.
-            if !plus && (10..=11).contains(&len) && d[0] == b'0' && self.has_context(start, ctx::PHONE) {
+            if !plus
+                && (10..=11).contains(&len)
+                && d[0] == b'0'
+                && self.has_context(start, ctx::PHONE)
+            {
                 return Some((PiiType::PHONE, 1));
             }
         }
@@ -854,7 +940,9 @@ impl Scanner<'_> {
 
 /// `MM/YY` or `MM/YYYY`.
 fn expiry(month: &[u8], year: &[u8]) -> bool {
-    let m = month.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+    let m = month
+        .iter()
+        .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
     (1..=2).contains(&month.len())
         && (1..=12).contains(&m)
         && (year.len() == 2 || (year.len() == 4 && year.starts_with(b"20")))
@@ -866,14 +954,17 @@ fn age(d: &[u8]) -> bool {
 }
 
 fn is_url_char(c: u8) -> bool {
-    c.is_ascii_graphic() && !matches!(c, b'<' | b'>' | b'"' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^')
+    c.is_ascii_graphic()
+        && !matches!(
+            c,
+            b'<' | b'>' | b'"' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^'
+        )
 }
 
 /// A DNS name with at least two labels and an alphabetic top-level label, or an IPv4 address.
 fn valid_host(host: &[u8]) -> bool {
     valid_domain(host)
-        || std::str::from_utf8(host)
-            .is_ok_and(|h| h.parse::<std::net::Ipv4Addr>().is_ok())
+        || std::str::from_utf8(host).is_ok_and(|h| h.parse::<std::net::Ipv4Addr>().is_ok())
 }
 
 fn valid_domain(domain: &[u8]) -> bool {

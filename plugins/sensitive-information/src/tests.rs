@@ -39,7 +39,11 @@ fn none(text: &str) {
 
 #[test]
 fn emails() {
-    one("mail me at john.smith+tag@example.co.uk.", "EMAIL", "john.smith+tag@example.co.uk");
+    one(
+        "mail me at john.smith+tag@example.co.uk.",
+        "EMAIL",
+        "john.smith+tag@example.co.uk",
+    );
     one("<a.b@mail.example.com>", "EMAIL", "a.b@mail.example.com");
     none("meet @ noon, user@localhost, a@b.c, x@y.1");
 }
@@ -62,21 +66,53 @@ fn phones() {
 
 #[test]
 fn social_security_and_itin() {
-    one("SSN 536-22-8765", "US_SOCIAL_SECURITY_NUMBER", "536-22-8765");
-    one("it is 536 22 8765.", "US_SOCIAL_SECURITY_NUMBER", "536 22 8765");
-    one("my ssn is 536228765", "US_SOCIAL_SECURITY_NUMBER", "536228765");
+    one(
+        "SSN 536-22-8765",
+        "US_SOCIAL_SECURITY_NUMBER",
+        "536-22-8765",
+    );
+    one(
+        "it is 536 22 8765.",
+        "US_SOCIAL_SECURITY_NUMBER",
+        "536 22 8765",
+    );
+    one(
+        "my ssn is 536228765",
+        "US_SOCIAL_SECURITY_NUMBER",
+        "536228765",
+    );
     none("000-12-3456 666-12-3456 536-00-8765 536-22-0000 078-05-1120");
     none("order 536228765 shipped");
-    one("ITIN: 912-78-1234", "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", "912-78-1234");
+    one(
+        "ITIN: 912-78-1234",
+        "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
+        "912-78-1234",
+    );
     none("912-89-1234");
 }
 
 #[test]
 fn cards() {
-    one("card 4111 1111 1111 1111 ok", "CREDIT_DEBIT_CARD_NUMBER", "4111 1111 1111 1111");
-    one("4111-1111-1111-1111", "CREDIT_DEBIT_CARD_NUMBER", "4111-1111-1111-1111");
-    one("amex 3782 822463 10005", "CREDIT_DEBIT_CARD_NUMBER", "3782 822463 10005");
-    one("mc:5555555555554444;", "CREDIT_DEBIT_CARD_NUMBER", "5555555555554444");
+    one(
+        "card 4111 1111 1111 1111 ok",
+        "CREDIT_DEBIT_CARD_NUMBER",
+        "4111 1111 1111 1111",
+    );
+    one(
+        "4111-1111-1111-1111",
+        "CREDIT_DEBIT_CARD_NUMBER",
+        "4111-1111-1111-1111",
+    );
+    one(
+        "amex 3782 822463 10005",
+        "CREDIT_DEBIT_CARD_NUMBER",
+        "3782 822463 10005",
+    );
+    one(
+        "mc:5555555555554444;",
+        "CREDIT_DEBIT_CARD_NUMBER",
+        "5555555555554444",
+    );
     // Luhn fails; mixed separators; unknown issuer.
     none("4111 1111 1111 1112");
     none("4111 1111-1111 1111");
@@ -89,7 +125,10 @@ fn card_cvv_and_expiry_need_context() {
     assert_eq!(
         got,
         [
-            ("CREDIT_DEBIT_CARD_NUMBER".into(), "4111 1111 1111 1111".into()),
+            (
+                "CREDIT_DEBIT_CARD_NUMBER".into(),
+                "4111 1111 1111 1111".into()
+            ),
             ("CREDIT_DEBIT_CARD_EXPIRY".into(), "12/27".into()),
             ("CREDIT_DEBIT_CARD_CVV".into(), "123".into()),
         ]
@@ -103,24 +142,48 @@ fn card_cvv_and_expiry_need_context() {
 fn ip_addresses() {
     one("host 192.168.0.1 is up", "IP_ADDRESS", "192.168.0.1");
     one("gw 10.0.0.254.", "IP_ADDRESS", "10.0.0.254");
-    one("v6 2001:db8::8a2e:370:7334 ok", "IP_ADDRESS", "2001:db8::8a2e:370:7334");
+    one(
+        "v6 2001:db8::8a2e:370:7334 ok",
+        "IP_ADDRESS",
+        "2001:db8::8a2e:370:7334",
+    );
     one("lo ::1 and more", "IP_ADDRESS", "::1");
-    one("fe80::1ff:fe23:4567:890a.", "IP_ADDRESS", "fe80::1ff:fe23:4567:890a");
+    one(
+        "fe80::1ff:fe23:4567:890a.",
+        "IP_ADDRESS",
+        "fe80::1ff:fe23:4567:890a",
+    );
     none("256.1.1.1, 1.2.3, 1.2.3.4.5, 01.2.3.4, at 12:30:45");
 }
 
 #[test]
 fn urls() {
-    one("see https://example.com/a?b=c#d.", "URL", "https://example.com/a?b=c#d");
+    one(
+        "see https://example.com/a?b=c#d.",
+        "URL",
+        "https://example.com/a?b=c#d",
+    );
     one("(www.example.org/path)", "URL", "www.example.org/path");
-    one("http://user:pw@10.0.0.1:8080/x", "URL", "http://user:pw@10.0.0.1:8080/x");
-    one("go to https://en.wikipedia.org/wiki/Rust_(language) now", "URL", "https://en.wikipedia.org/wiki/Rust_(language)");
+    one(
+        "http://user:pw@10.0.0.1:8080/x",
+        "URL",
+        "http://user:pw@10.0.0.1:8080/x",
+    );
+    one(
+        "go to https://en.wikipedia.org/wiki/Rust_(language) now",
+        "URL",
+        "https://en.wikipedia.org/wiki/Rust_(language)",
+    );
     none("file.txt and ftp:// and http://nohost");
 }
 
 #[test]
 fn mac_addresses() {
-    one("nic 00:1A:2B:3C:4D:5E up", "MAC_ADDRESS", "00:1A:2B:3C:4D:5E");
+    one(
+        "nic 00:1A:2B:3C:4D:5E up",
+        "MAC_ADDRESS",
+        "00:1A:2B:3C:4D:5E",
+    );
     one("nic 00-1a-2b-3c-4d-5e", "MAC_ADDRESS", "00-1a-2b-3c-4d-5e");
     one("cisco 001a.2b3c.4d5e", "MAC_ADDRESS", "001a.2b3c.4d5e");
     none("00:1A:2B:3C:4D and 00:1A:2B:3C:4D:5E:6F");
@@ -128,12 +191,17 @@ fn mac_addresses() {
 
 #[test]
 fn aws_keys() {
-    let got = found("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    let got = found(
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    );
     assert_eq!(
         got,
         [
             ("AWS_ACCESS_KEY".into(), "AKIAIOSFODNN7EXAMPLE".into()),
-            ("AWS_SECRET_KEY".into(), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+            (
+                "AWS_SECRET_KEY".into(),
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()
+            ),
         ]
     );
     none("hash wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY only");
@@ -142,12 +210,28 @@ fn aws_keys() {
 
 #[test]
 fn bank_numbers() {
-    one("routing number 021000021", "US_BANK_ROUTING_NUMBER", "021000021");
+    one(
+        "routing number 021000021",
+        "US_BANK_ROUTING_NUMBER",
+        "021000021",
+    );
     none("routing number 021000022");
-    one("account no. 12345678901", "US_BANK_ACCOUNT_NUMBER", "12345678901");
+    one(
+        "account no. 12345678901",
+        "US_BANK_ACCOUNT_NUMBER",
+        "12345678901",
+    );
     none("order no. 12345678901");
-    one("IBAN GB82 WEST 1234 5698 7654 32.", "INTERNATIONAL_BANK_ACCOUNT_NUMBER", "GB82 WEST 1234 5698 7654 32");
-    one("DE89370400440532013000", "INTERNATIONAL_BANK_ACCOUNT_NUMBER", "DE89370400440532013000");
+    one(
+        "IBAN GB82 WEST 1234 5698 7654 32.",
+        "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
+        "GB82 WEST 1234 5698 7654 32",
+    );
+    one(
+        "DE89370400440532013000",
+        "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
+        "DE89370400440532013000",
+    );
     none("GB82 WEST 1234 5698 7654 33");
     one("SWIFT: DEUTDEFF", "SWIFT_CODE", "DEUTDEFF");
     one("wire to NWBKGB2L", "SWIFT_CODE", "NWBKGB2L");
@@ -158,23 +242,55 @@ fn bank_numbers() {
 
 #[test]
 fn national_ids() {
-    one("passport number 340020013", "US_PASSPORT_NUMBER", "340020013");
+    one(
+        "passport number 340020013",
+        "US_PASSPORT_NUMBER",
+        "340020013",
+    );
     one("Passport: A12345678", "US_PASSPORT_NUMBER", "A12345678");
     none("ticket A12345678");
-    one("NI number AB123456C", "UK_NATIONAL_INSURANCE_NUMBER", "AB123456C");
-    one("nino AB 12 34 56 C.", "UK_NATIONAL_INSURANCE_NUMBER", "AB 12 34 56 C");
+    one(
+        "NI number AB123456C",
+        "UK_NATIONAL_INSURANCE_NUMBER",
+        "AB123456C",
+    );
+    one(
+        "nino AB 12 34 56 C.",
+        "UK_NATIONAL_INSURANCE_NUMBER",
+        "AB 12 34 56 C",
+    );
     none("QQ123456C GB123456A");
-    one("NHS number 943 476 5919", "UK_NATIONAL_HEALTH_SERVICE_NUMBER", "943 476 5919");
-    one("UTR 1955839661", "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER", "1955839661");
-    one("SIN 046 454 286", "CA_SOCIAL_INSURANCE_NUMBER", "046 454 286");
-    one("VIN 1M8GDM9AXKP042788", "VEHICLE_IDENTIFICATION_NUMBER", "1M8GDM9AXKP042788");
+    one(
+        "NHS number 943 476 5919",
+        "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
+        "943 476 5919",
+    );
+    one(
+        "UTR 1955839661",
+        "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
+        "1955839661",
+    );
+    one(
+        "SIN 046 454 286",
+        "CA_SOCIAL_INSURANCE_NUMBER",
+        "046 454 286",
+    );
+    one(
+        "VIN 1M8GDM9AXKP042788",
+        "VEHICLE_IDENTIFICATION_NUMBER",
+        "1M8GDM9AXKP042788",
+    );
     none("VIN 1M8GDM9A1KP042788");
 }
 
 #[test]
 fn secrets_pins_and_names() {
     one("password: hunter2!", "PASSWORD", "hunter2!");
-    one(r#"{"password": "s3cr3t pass", "x": 1}"#, "PASSWORD", "s3cr3t pass");
+    one(
+        r#"{"password": "s3cr3t pass", "x": 1}"#,
+        "PASSWORD",
+        "s3cr3t pass",
+    );
     one("PWD=Tr0ub4dor&3", "PASSWORD", "Tr0ub4dor&3");
     one("my password is correcthorse.", "PASSWORD", "correcthorse");
     none("password: ******** and I passed the test");
@@ -192,7 +308,11 @@ fn secrets_pins_and_names() {
 fn overlaps_keep_the_longest() {
     // The IP inside the URL, and the e-mail inside the URL, are not reported apart.
     one("http://192.168.0.1/x", "URL", "http://192.168.0.1/x");
-    one("https://a.example.com/?to=bob@example.com", "URL", "https://a.example.com/?to=bob@example.com");
+    one(
+        "https://a.example.com/?to=bob@example.com",
+        "URL",
+        "https://a.example.com/?to=bob@example.com",
+    );
 }
 
 #[test]
@@ -216,18 +336,39 @@ fn only_configured_types_are_reported_with_their_action() {
     ]});
     let text = "a@example.com, 555-234-5678, 536-22-8765, https://x.example.com";
     let input = SensitiveInformation::assess(testkit::input(&[text], config.clone())).unwrap();
-    let got: Vec<(&str, Action)> = input.findings.iter().map(|f| (f.type_.as_str(), f.action)).collect();
-    assert_eq!(got, [("EMAIL", Action::Block), ("PHONE", Action::Anonymize)]);
+    let got: Vec<(&str, Action)> = input
+        .findings
+        .iter()
+        .map(|f| (f.type_.as_str(), f.action))
+        .collect();
+    assert_eq!(
+        got,
+        [("EMAIL", Action::Block), ("PHONE", Action::Anonymize)]
+    );
     let output = SensitiveInformation::assess(testkit::output(&[text], config)).unwrap();
-    let got: Vec<(&str, Action)> = output.findings.iter().map(|f| (f.type_.as_str(), f.action)).collect();
-    assert_eq!(got, [("EMAIL", Action::Block), ("PHONE", Action::None), ("URL", Action::Anonymize)]);
+    let got: Vec<(&str, Action)> = output
+        .findings
+        .iter()
+        .map(|f| (f.type_.as_str(), f.action))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("EMAIL", Action::Block),
+            ("PHONE", Action::None),
+            ("URL", Action::Anonymize)
+        ]
+    );
 }
 
 #[test]
 fn anonymizes_like_bedrock() {
     let request = testkit::input(&["mail a@example.com or call 555-234-5678"], all_types());
     let a = SensitiveInformation::assess(request.clone()).unwrap();
-    assert_eq!(testkit::anonymized(&request, &a.findings), ["mail {EMAIL} or call {PHONE}"]);
+    assert_eq!(
+        testkit::anonymized(&request, &a.findings),
+        ["mail {EMAIL} or call {PHONE}"]
+    );
 }
 
 #[test]
@@ -240,12 +381,21 @@ fn custom_regexes() {
     let a = SensitiveInformation::assess(request.clone()).unwrap();
     assert_eq!(a.findings.len(), 2);
     let f: &Finding = &a.findings[0];
-    assert_eq!((f.type_.as_str(), f.name.as_deref(), f.matched.as_str()), ("REGEX", Some("ticket"), "TKT-123456"));
-    assert_eq!(f.attributes, [("regex".to_owned(), r"TKT-\d{6}".to_owned())]);
+    assert_eq!(
+        (f.type_.as_str(), f.name.as_deref(), f.matched.as_str()),
+        ("REGEX", Some("ticket"), "TKT-123456")
+    );
+    assert_eq!(
+        f.attributes,
+        [("regex".to_owned(), r"TKT-\d{6}".to_owned())]
+    );
     assert_eq!((f.span.start, f.span.end), (4, 14));
     assert_eq!(a.findings[1].action, Action::Block);
     assert_eq!(a.findings[1].matched, "Project  Falcon");
-    assert_eq!(testkit::anonymized(&request, &a.findings), ["see {ticket} about Project  Falcon"]);
+    assert_eq!(
+        testkit::anonymized(&request, &a.findings),
+        ["see {ticket} about Project  Falcon"]
+    );
 }
 
 #[test]
@@ -256,7 +406,11 @@ fn bad_regex_is_invalid_config_even_without_content() {
     ]});
     let err = SensitiveInformation::assess(testkit::input(&[], config)).unwrap_err();
     assert_eq!(err.code, "invalid-config");
-    assert!(err.message.contains("regexesConfig[1].pattern"), "{}", err.message);
+    assert!(
+        err.message.contains("regexesConfig[1].pattern"),
+        "{}",
+        err.message
+    );
     assert!(err.message.contains("broken"), "{}", err.message);
 }
 
@@ -268,20 +422,33 @@ fn unknown_types_and_actions_are_invalid_config() {
     ))
     .unwrap_err();
     assert_eq!(err.code, "invalid-config");
-    assert!(err.message.contains("piiEntitiesConfig[1].type"), "{}", err.message);
+    assert!(
+        err.message.contains("piiEntitiesConfig[1].type"),
+        "{}",
+        err.message
+    );
     let err = SensitiveInformation::assess(testkit::input(
         &[],
         json!({"piiEntitiesConfig": [{"type": "EMAIL", "action": "REDACT"}]}),
     ))
     .unwrap_err();
-    assert!(err.message.contains("piiEntitiesConfig[0].action"), "{}", err.message);
+    assert!(
+        err.message.contains("piiEntitiesConfig[0].action"),
+        "{}",
+        err.message
+    );
     let err = SensitiveInformation::assess(testkit::input(
         &[],
         json!({"regexesConfig": [{"name": "x", "pattern": "a", "outputAction": "MAYBE"}]}),
     ))
     .unwrap_err();
-    assert!(err.message.contains("regexesConfig[0].outputAction"), "{}", err.message);
-    let err = SensitiveInformation::assess(testkit::input(&[], json!({"piiEntitiesConfig": 3}))).unwrap_err();
+    assert!(
+        err.message.contains("regexesConfig[0].outputAction"),
+        "{}",
+        err.message
+    );
+    let err = SensitiveInformation::assess(testkit::input(&[], json!({"piiEntitiesConfig": 3})))
+        .unwrap_err();
     assert_eq!(err.code, "invalid-config");
 }
 
@@ -299,7 +466,10 @@ fn every_bedrock_type_is_accepted_and_model_types_are_never_reported() {
 
 #[test]
 fn grounding_sources_and_queries_are_not_assessed() {
-    let mut request = testkit::input(&["a@example.com", "b@example.com", "c@example.com"], all_types());
+    let mut request = testkit::input(
+        &["a@example.com", "b@example.com", "c@example.com"],
+        all_types(),
+    );
     request.content[0].qualifiers = vec![Qualifier::GroundingSource];
     request.content[1].qualifiers = vec![Qualifier::Query];
     let a = SensitiveInformation::assess(request).unwrap();
@@ -313,7 +483,12 @@ fn empty_config_finds_nothing() {
     assert!(a.findings.is_empty());
     let mut request = testkit::input(&["a@example.com"], json!({}));
     request.config = String::new();
-    assert!(SensitiveInformation::assess(request).unwrap().findings.is_empty());
+    assert!(
+        SensitiveInformation::assess(request)
+            .unwrap()
+            .findings
+            .is_empty()
+    );
 }
 
 #[test]
@@ -353,14 +528,17 @@ pub(crate) fn sample_1kb() -> String {
 fn timing_per_call_for_1kb() {
     let text = sample_1kb();
     let mut config = all_types();
-    config["regexesConfig"] = json!([{"name": "order", "pattern": r"#\d{5}", "action": "ANONYMIZE"}]);
+    config["regexesConfig"] =
+        json!([{"name": "order", "pattern": r"#\d{5}", "action": "ANONYMIZE"}]);
     let request = testkit::input(&[&text], config);
     let warm = SensitiveInformation::assess(request.clone()).unwrap();
     assert!(warm.findings.len() >= 7, "{:?}", warm.findings);
     let iterations = 2000;
     let started = std::time::Instant::now();
     for _ in 0..iterations {
-        std::hint::black_box(SensitiveInformation::assess(std::hint::black_box(request.clone())).unwrap());
+        std::hint::black_box(
+            SensitiveInformation::assess(std::hint::black_box(request.clone())).unwrap(),
+        );
     }
     let per_call = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
     println!("sensitive-information: {per_call:.1} µs per call for a 1 KiB text (native)");

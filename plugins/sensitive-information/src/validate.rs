@@ -38,7 +38,9 @@ pub fn card_number(digits: &[u8]) -> bool {
         // Visa
         4 => matches!(len, 13 | 16 | 19),
         // Mastercard (51-55, 2221-2720), Mir (2200-2204)
-        2 => ((2221..=2720).contains(&p4) && len == 16) || ((2200..=2204).contains(&p4) && len >= 16),
+        2 => {
+            ((2221..=2720).contains(&p4) && len == 16) || ((2200..=2204).contains(&p4) && len >= 16)
+        }
         5 => {
             ((51..=55).contains(&p2) && len == 16)
                 // Maestro
@@ -47,12 +49,17 @@ pub fn card_number(digits: &[u8]) -> bool {
         // Amex (34, 37), Diners (300-305, 36, 38, 39, 3095), JCB (3528-3589)
         3 => {
             (matches!(p2, 34 | 37) && len == 15)
-                || (((300..=305).contains(&p3) || p4 == 3095 || matches!(p2, 36 | 38 | 39)) && (14..=19).contains(&len))
+                || (((300..=305).contains(&p3) || p4 == 3095 || matches!(p2, 36 | 38 | 39))
+                    && (14..=19).contains(&len))
                 || ((3528..=3589).contains(&p4) && len >= 16)
         }
         // Discover (6011, 622126-622925, 644-649, 65), UnionPay (62), Maestro (6x)
         6 => {
-            (p4 == 6011 || (622126..=622925).contains(&p6) || (644..=649).contains(&p3) || p2 == 65 || p2 == 62)
+            (p4 == 6011
+                || (622126..=622925).contains(&p6)
+                || (644..=649).contains(&p3)
+                || p2 == 65
+                || p2 == 62)
                 && len >= 16
                 || (matches!(p4, 6304 | 6759 | 6761..=6763) && len >= 12)
         }
@@ -162,19 +169,95 @@ pub fn vin(s: &[u8]) -> bool {
 
 /// IBAN lengths by country (the SWIFT IBAN registry).
 const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
-    (b"AD", 24), (b"AE", 23), (b"AL", 28), (b"AT", 20), (b"AZ", 28), (b"BA", 20), (b"BE", 16),
-    (b"BG", 22), (b"BH", 22), (b"BI", 27), (b"BR", 29), (b"BY", 28), (b"CH", 21), (b"CR", 22),
-    (b"CY", 28), (b"CZ", 24), (b"DE", 22), (b"DJ", 27), (b"DK", 18), (b"DO", 28), (b"EE", 20),
-    (b"EG", 29), (b"ES", 24), (b"FI", 18), (b"FK", 18), (b"FO", 18), (b"FR", 27), (b"GB", 22),
-    (b"GE", 22), (b"GI", 23), (b"GL", 18), (b"GR", 27), (b"GT", 28), (b"HN", 28), (b"HR", 21),
-    (b"HU", 28), (b"IE", 22), (b"IL", 23), (b"IQ", 23), (b"IS", 26), (b"IT", 27), (b"JO", 30),
-    (b"KW", 30), (b"KZ", 20), (b"LB", 28), (b"LC", 32), (b"LI", 21), (b"LT", 20), (b"LU", 20),
-    (b"LV", 21), (b"LY", 25), (b"MC", 27), (b"MD", 24), (b"ME", 22), (b"MK", 19), (b"MN", 20),
-    (b"MR", 27), (b"MT", 31), (b"MU", 30), (b"NI", 28), (b"NL", 18), (b"NO", 15), (b"OM", 23),
-    (b"PK", 24), (b"PL", 28), (b"PS", 29), (b"PT", 25), (b"QA", 29), (b"RO", 24), (b"RS", 22),
-    (b"RU", 33), (b"SA", 24), (b"SC", 31), (b"SD", 18), (b"SE", 24), (b"SI", 19), (b"SK", 24),
-    (b"SM", 27), (b"SO", 23), (b"ST", 25), (b"SV", 28), (b"TL", 23), (b"TN", 24), (b"TR", 26),
-    (b"UA", 29), (b"VA", 22), (b"VG", 24), (b"XK", 20), (b"YE", 30),
+    (b"AD", 24),
+    (b"AE", 23),
+    (b"AL", 28),
+    (b"AT", 20),
+    (b"AZ", 28),
+    (b"BA", 20),
+    (b"BE", 16),
+    (b"BG", 22),
+    (b"BH", 22),
+    (b"BI", 27),
+    (b"BR", 29),
+    (b"BY", 28),
+    (b"CH", 21),
+    (b"CR", 22),
+    (b"CY", 28),
+    (b"CZ", 24),
+    (b"DE", 22),
+    (b"DJ", 27),
+    (b"DK", 18),
+    (b"DO", 28),
+    (b"EE", 20),
+    (b"EG", 29),
+    (b"ES", 24),
+    (b"FI", 18),
+    (b"FK", 18),
+    (b"FO", 18),
+    (b"FR", 27),
+    (b"GB", 22),
+    (b"GE", 22),
+    (b"GI", 23),
+    (b"GL", 18),
+    (b"GR", 27),
+    (b"GT", 28),
+    (b"HN", 28),
+    (b"HR", 21),
+    (b"HU", 28),
+    (b"IE", 22),
+    (b"IL", 23),
+    (b"IQ", 23),
+    (b"IS", 26),
+    (b"IT", 27),
+    (b"JO", 30),
+    (b"KW", 30),
+    (b"KZ", 20),
+    (b"LB", 28),
+    (b"LC", 32),
+    (b"LI", 21),
+    (b"LT", 20),
+    (b"LU", 20),
+    (b"LV", 21),
+    (b"LY", 25),
+    (b"MC", 27),
+    (b"MD", 24),
+    (b"ME", 22),
+    (b"MK", 19),
+    (b"MN", 20),
+    (b"MR", 27),
+    (b"MT", 31),
+    (b"MU", 30),
+    (b"NI", 28),
+    (b"NL", 18),
+    (b"NO", 15),
+    (b"OM", 23),
+    (b"PK", 24),
+    (b"PL", 28),
+    (b"PS", 29),
+    (b"PT", 25),
+    (b"QA", 29),
+    (b"RO", 24),
+    (b"RS", 22),
+    (b"RU", 33),
+    (b"SA", 24),
+    (b"SC", 31),
+    (b"SD", 18),
+    (b"SE", 24),
+    (b"SI", 19),
+    (b"SK", 24),
+    (b"SM", 27),
+    (b"SO", 23),
+    (b"ST", 25),
+    (b"SV", 28),
+    (b"TL", 23),
+    (b"TN", 24),
+    (b"TR", 26),
+    (b"UA", 29),
+    (b"VA", 22),
+    (b"VG", 24),
+    (b"XK", 20),
+    (b"YE", 30),
 ];
 
 /// The IBAN length of a country, if it has IBANs.
@@ -214,11 +297,7 @@ US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
 
 /// Whether `code` is an ISO 3166-1 alpha-2 country code (uppercase).
 pub fn iso_country(code: &[u8]) -> bool {
-    code.len() == 2
-        && ISO_COUNTRIES
-            .as_bytes()
-            .chunks(3)
-            .any(|c| &c[..2] == code)
+    code.len() == 2 && ISO_COUNTRIES.as_bytes().chunks(3).any(|c| &c[..2] == code)
 }
 
 /// A SWIFT/BIC code's shape: 4 letters (bank), a country, 2 alphanumerics (location) and an
@@ -242,7 +321,10 @@ pub fn uk_nino(s: &[u8]) -> bool {
         && b.is_ascii_uppercase()
         && !b"DFIQUV".contains(&a)
         && !b"DFIOQUV".contains(&b)
-        && !matches!(&s[..2], b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ");
+        && !matches!(
+            &s[..2],
+            b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ"
+        );
     letters_ok && s[2..8].iter().all(u8::is_ascii_digit) && matches!(s[8], b'A'..=b'D')
 }
 
@@ -265,7 +347,12 @@ mod tests {
         ] {
             assert!(card_number(good.as_bytes()), "{good}");
         }
-        for bad in ["4111111111111112", "1234567812345670", "9111111111111111", "0000000000000000"] {
+        for bad in [
+            "4111111111111112",
+            "1234567812345670",
+            "9111111111111111",
+            "0000000000000000",
+        ] {
             assert!(!card_number(bad.as_bytes()), "{bad}");
         }
     }

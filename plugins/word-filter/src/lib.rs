@@ -20,7 +20,9 @@ pub mod profanity;
 use std::sync::{Arc, Mutex};
 
 use mantle_sdk::PluginError;
-use mantle_sdk::guardrail::{Action, AssessRequest, Assessment, Finding, Guest, PolicyKind, Source, Span};
+use mantle_sdk::guardrail::{
+    Action, AssessRequest, Assessment, Finding, Guest, PolicyKind, Source, Span,
+};
 use serde::Deserialize;
 
 use crate::matcher::{Match, Matcher, Tokens};
@@ -118,7 +120,9 @@ impl Compiled {
                     )));
                 }
                 None => {
-                    return Err(PluginError::invalid_config(format!("{path}.type is required")));
+                    return Err(PluginError::invalid_config(format!(
+                        "{path}.type is required"
+                    )));
                 }
             }
         }
@@ -157,7 +161,10 @@ impl Guest for WordFilter {
         let compiled = compiled(&request.config)?;
         let source = request.source;
         let profanity = compiled.profanity.and_then(|a| a.for_source(source));
-        let any_custom = compiled.words.iter().any(|(_, a)| a.for_source(source).is_some());
+        let any_custom = compiled
+            .words
+            .iter()
+            .any(|(_, a)| a.for_source(source).is_some());
         let mut findings = Vec::new();
         if profanity.is_none() && !any_custom {
             return Ok(Assessment { findings });
@@ -174,8 +181,9 @@ impl Guest for WordFilter {
                     let Some(action) = actions.for_source(source) else {
                         continue;
                     };
-                    let mut finding = Finding::new(PolicyKind::Word, "CUSTOM", index, m.start, word.as_str())
-                        .with_action(action);
+                    let mut finding =
+                        Finding::new(PolicyKind::Word, "CUSTOM", index, m.start, word.as_str())
+                            .with_action(action);
                     finding.span = Span::at(m.start, m.end - m.start);
                     findings.push(finding);
                 }
@@ -192,8 +200,14 @@ impl Guest for WordFilter {
                     }
                     covered = m.end;
                     findings.push(
-                        Finding::new(PolicyKind::Word, "PROFANITY", index, m.start, &text[m.start..m.end])
-                            .with_action(action),
+                        Finding::new(
+                            PolicyKind::Word,
+                            "PROFANITY",
+                            index,
+                            m.start,
+                            &text[m.start..m.end],
+                        )
+                        .with_action(action),
                     );
                 }
             }

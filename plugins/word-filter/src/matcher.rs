@@ -177,7 +177,10 @@ impl Matcher {
             .map(|t| (cut.lower(t).to_owned(), t.spaced))
             .collect();
         let index = self.patterns.len() as u32;
-        self.by_first.entry(tokens[0].0.clone()).or_default().push(index);
+        self.by_first
+            .entry(tokens[0].0.clone())
+            .or_default()
+            .push(index);
         self.patterns.push(Pattern { tokens, id });
         true
     }
@@ -242,7 +245,10 @@ mod tests {
 
     #[test]
     fn whole_words_only() {
-        assert_eq!(find(&["ass"], "a class act, an ASS, ass-kicking"), [(0, "ASS".into()), (0, "ass".into())]);
+        assert_eq!(
+            find(&["ass"], "a class act, an ASS, ass-kicking"),
+            [(0, "ASS".into()), (0, "ass".into())]
+        );
         assert!(find(&["cat"], "concatenate cats category").is_empty());
         assert_eq!(find(&["cat"], "cat_"), []);
         assert_eq!(find(&["42"], "42nd 42 x42"), [(0, "42".into())]);
@@ -250,7 +256,10 @@ mod tests {
 
     #[test]
     fn phrases_span_runs_of_whitespace() {
-        assert_eq!(find(&["bad  word"], "a BAD\n\t word!"), [(0, "BAD\n\t word".into())]);
+        assert_eq!(
+            find(&["bad  word"], "a BAD\n\t word!"),
+            [(0, "BAD\n\t word".into())]
+        );
         assert!(find(&["bad word"], "badword bad-word").is_empty());
     }
 
@@ -263,8 +272,14 @@ mod tests {
 
     #[test]
     fn unicode_case_and_boundaries() {
-        assert_eq!(find(&["straße"], "Die STRASSE, die Straße."), [(0, "Straße".into())]);
-        assert_eq!(find(&["ÉCOLE"], "l'école est fermée"), [(0, "école".into())]);
+        assert_eq!(
+            find(&["straße"], "Die STRASSE, die Straße."),
+            [(0, "Straße".into())]
+        );
+        assert_eq!(
+            find(&["ÉCOLE"], "l'école est fermée"),
+            [(0, "école".into())]
+        );
         assert!(find(&["éco"], "écologie").is_empty());
         assert_eq!(find(&["привет"], "Привет, мир"), [(0, "Привет".into())]);
         // Combining marks stay inside the word.
@@ -276,7 +291,14 @@ mod tests {
     #[test]
     fn overlapping_patterns_are_all_reported() {
         let got = find(&["bad", "bad word", "word"], "bad word");
-        assert_eq!(got, [(0, "bad".into()), (1, "bad word".into()), (2, "word".into())]);
+        assert_eq!(
+            got,
+            [
+                (0, "bad".into()),
+                (1, "bad word".into()),
+                (2, "word".into())
+            ]
+        );
     }
 
     #[test]

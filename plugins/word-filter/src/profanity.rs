@@ -41,7 +41,12 @@ pub fn inflections(word: &str) -> Vec<String> {
     let vowel = |c: u8| b"aeiou".contains(&c);
     let last = bytes[n - 1];
     // Plural / third person.
-    if w.ends_with('s') || w.ends_with("sh") || w.ends_with("ch") || w.ends_with('x') || w.ends_with('z') {
+    if w.ends_with('s')
+        || w.ends_with("sh")
+        || w.ends_with("ch")
+        || w.ends_with('x')
+        || w.ends_with('z')
+    {
         forms.push(format!("{w}es"));
     } else if last == b'y' && n > 1 && !vowel(bytes[n - 2]) {
         forms.push(format!("{}ies", &w[..n - 1]));
@@ -50,15 +55,29 @@ pub fn inflections(word: &str) -> Vec<String> {
     }
     if last == b'e' {
         let stem = &w[..n - 1];
-        forms.extend([format!("{w}d"), format!("{stem}ing"), format!("{w}r"), format!("{w}rs")]);
+        forms.extend([
+            format!("{w}d"),
+            format!("{stem}ing"),
+            format!("{w}r"),
+            format!("{w}rs"),
+        ]);
     } else {
-        forms.extend([format!("{w}ed"), format!("{w}ing"), format!("{w}er"), format!("{w}ers")]);
+        forms.extend([
+            format!("{w}ed"),
+            format!("{w}ing"),
+            format!("{w}er"),
+            format!("{w}ers"),
+        ]);
         // The clipped `-in` (fuckin) only for longer stems: `cum` + `in` is a spice.
         if n >= 4 {
             forms.push(format!("{w}in"));
         }
         // Doubling after a single vowel: shit → shitty, shitting; cum → cumming.
-        let cvc = n >= 3 && !vowel(last) && !b"wxy".contains(&last) && vowel(bytes[n - 2]) && !vowel(bytes[n - 3]);
+        let cvc = n >= 3
+            && !vowel(last)
+            && !b"wxy".contains(&last)
+            && vowel(bytes[n - 2])
+            && !vowel(bytes[n - 3]);
         if cvc && n <= 5 {
             let d = last as char;
             forms.extend([
@@ -91,17 +110,46 @@ mod tests {
 
     #[test]
     fn the_list_has_a_few_hundred_base_entries_and_more_forms() {
-        let base = LIST.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).count();
+        let base = LIST
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .count();
         assert!(base >= 250, "{base}");
         let forms = entries();
         assert!(forms.len() > 1200, "{}", forms.len());
-        for must in ["fuck", "fucking", "fuckin", "shitty", "shitting", "bitches", "son of a bitch", "motherfuckers", "cumming"] {
+        for must in [
+            "fuck",
+            "fucking",
+            "fuckin",
+            "shitty",
+            "shitting",
+            "bitches",
+            "son of a bitch",
+            "motherfuckers",
+            "cumming",
+        ] {
             assert!(forms.iter().any(|f| f == must), "{must}");
         }
         // Innocent words stay out.
         for innocent in [
-            "class", "assess", "cocktail", "scunthorpe", "tit", "hell", "shitake", "dickens", "cockpit", "cocked", "cocker",
-            "shaggy", "pricked", "damning", "cumin", "cummin", "spicy", "sauerkraut",
+            "class",
+            "assess",
+            "cocktail",
+            "scunthorpe",
+            "tit",
+            "hell",
+            "shitake",
+            "dickens",
+            "cockpit",
+            "cocked",
+            "cocker",
+            "shaggy",
+            "pricked",
+            "damning",
+            "cumin",
+            "cummin",
+            "spicy",
+            "sauerkraut",
         ] {
             assert!(!forms.iter().any(|f| f == innocent), "{innocent}");
         }

@@ -43,7 +43,10 @@ fn phrases_match_across_whitespace() {
     assert_eq!(a.findings.len(), 1);
     let f = &a.findings[0];
     assert_eq!(f.matched, "project falcon");
-    assert_eq!(&text[f.span.start as usize..f.span.end as usize], "Project\n  Falcon");
+    assert_eq!(
+        &text[f.span.start as usize..f.span.end as usize],
+        "Project\n  Falcon"
+    );
 }
 
 #[test]
@@ -57,19 +60,28 @@ fn actions_and_enabled_per_source() {
     let a = WordFilter::assess(testkit::input(&[text], config.clone())).unwrap();
     assert_eq!(
         summary(&a),
-        [("CUSTOM".into(), "alpha".into(), Action::None), ("CUSTOM".into(), "gamma".into(), Action::Block)]
+        [
+            ("CUSTOM".into(), "alpha".into(), Action::None),
+            ("CUSTOM".into(), "gamma".into(), Action::Block)
+        ]
     );
     let a = WordFilter::assess(testkit::output(&[text], config)).unwrap();
     assert_eq!(
         summary(&a),
-        [("CUSTOM".into(), "alpha".into(), Action::Block), ("CUSTOM".into(), "beta".into(), Action::Block)]
+        [
+            ("CUSTOM".into(), "alpha".into(), Action::Block),
+            ("CUSTOM".into(), "beta".into(), Action::Block)
+        ]
     );
 }
 
 #[test]
 fn managed_profanity_list() {
     let config = json!({"managedWordListsConfig": [{"type": "PROFANITY"}]});
-    let a = input("What the hell, this is BULLSHIT and he's fucking around. Classic assessment.", config);
+    let a = input(
+        "What the hell, this is BULLSHIT and he's fucking around. Classic assessment.",
+        config,
+    );
     assert_eq!(
         summary(&a),
         [
@@ -83,7 +95,10 @@ fn managed_profanity_list() {
 fn profanity_phrases_win_over_the_words_inside() {
     let config = json!({"managedWordListsConfig": [{"type": "PROFANITY", "inputAction": "NONE"}]});
     let a = input("you son  of a bitch", config);
-    assert_eq!(summary(&a), [("PROFANITY".into(), "son  of a bitch".into(), Action::None)]);
+    assert_eq!(
+        summary(&a),
+        [("PROFANITY".into(), "son  of a bitch".into(), Action::None)]
+    );
 }
 
 #[test]
@@ -114,7 +129,10 @@ fn spans_are_byte_ranges_with_unicode_text() {
 
 #[test]
 fn only_guarded_blocks_are_assessed() {
-    let mut request = testkit::input(&["cat", "cat", "cat"], json!({"wordsConfig": [{"text": "cat"}]}));
+    let mut request = testkit::input(
+        &["cat", "cat", "cat"],
+        json!({"wordsConfig": [{"text": "cat"}]}),
+    );
     request.content[0].qualifiers = vec![Qualifier::GroundingSource];
     request.content[2].qualifiers = vec![Qualifier::GuardContent];
     let a = WordFilter::assess(request).unwrap();
@@ -124,18 +142,36 @@ fn only_guarded_blocks_are_assessed() {
 
 #[test]
 fn duplicate_words_are_one_finding() {
-    let a = input("cat", json!({"wordsConfig": [{"text": "cat"}, {"text": "cat"}]}));
+    let a = input(
+        "cat",
+        json!({"wordsConfig": [{"text": "cat"}, {"text": "cat"}]}),
+    );
     assert_eq!(a.findings.len(), 1);
 }
 
 #[test]
 fn invalid_configs() {
     let cases = [
-        (json!({"wordsConfig": [{"text": "a"}, {"inputAction": "BLOCK"}]}), "wordsConfig[1].text"),
-        (json!({"wordsConfig": [{"text": "   "}]}), "wordsConfig[0].text"),
-        (json!({"wordsConfig": [{"text": "a", "inputAction": "ANONYMIZE"}]}), "wordsConfig[0].inputAction"),
-        (json!({"managedWordListsConfig": [{"type": "SLANG"}]}), "managedWordListsConfig[0].type"),
-        (json!({"managedWordListsConfig": [{"type": "PROFANITY", "outputAction": "X"}]}), "managedWordListsConfig[0].outputAction"),
+        (
+            json!({"wordsConfig": [{"text": "a"}, {"inputAction": "BLOCK"}]}),
+            "wordsConfig[1].text",
+        ),
+        (
+            json!({"wordsConfig": [{"text": "   "}]}),
+            "wordsConfig[0].text",
+        ),
+        (
+            json!({"wordsConfig": [{"text": "a", "inputAction": "ANONYMIZE"}]}),
+            "wordsConfig[0].inputAction",
+        ),
+        (
+            json!({"managedWordListsConfig": [{"type": "SLANG"}]}),
+            "managedWordListsConfig[0].type",
+        ),
+        (
+            json!({"managedWordListsConfig": [{"type": "PROFANITY", "outputAction": "X"}]}),
+            "managedWordListsConfig[0].outputAction",
+        ),
         (json!({"wordsConfig": "cat"}), "invalid configuration"),
     ];
     for (config, needle) in cases {
@@ -148,20 +184,30 @@ fn invalid_configs() {
 #[test]
 fn empty_config_and_empty_content() {
     assert!(input("fuck", json!({})).findings.is_empty());
-    let a = WordFilter::assess(testkit::input(&[], json!({"managedWordListsConfig": [{"type": "PROFANITY"}]}))).unwrap();
+    let a = WordFilter::assess(testkit::input(
+        &[],
+        json!({"managedWordListsConfig": [{"type": "PROFANITY"}]}),
+    ))
+    .unwrap();
     assert!(a.findings.is_empty());
 }
 
 #[test]
 fn timing_per_call_for_1kb() {
-    let sentence = "The quick brown fox jumps over the lazy dog while project falcon ships, damn it. ";
+    let sentence =
+        "The quick brown fox jumps over the lazy dog while project falcon ships, damn it. ";
     let text: String = sentence.repeat(1024 / sentence.len() + 1)[..1024].to_owned();
     let config = json!({
         "wordsConfig": [{"text": "project falcon"}, {"text": "secret"}, {"text": "internal only"}],
         "managedWordListsConfig": [{"type": "PROFANITY"}]
     });
     let request = testkit::input(&[&text], config);
-    assert!(!WordFilter::assess(request.clone()).unwrap().findings.is_empty());
+    assert!(
+        !WordFilter::assess(request.clone())
+            .unwrap()
+            .findings
+            .is_empty()
+    );
     let iterations = 2000;
     let started = std::time::Instant::now();
     for _ in 0..iterations {
