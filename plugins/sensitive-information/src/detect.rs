@@ -149,7 +149,8 @@ enum Key {
 
 fn pair_key(word: &[u8], prev: &[u8], adjacent: bool) -> Option<Key> {
     match word {
-        b"password" | b"passwd" | b"pwd" | b"pass" | b"passcode" | b"passphrase" | b"pw" => {
+        // Not `pass`: "boarding pass: 12A".
+        b"password" | b"passwd" | b"pwd" | b"passcode" | b"passphrase" | b"pw" => {
             Some(Key::Password)
         }
         b"username" | b"userid" | b"uname" => Some(Key::Username),
@@ -868,10 +869,7 @@ impl Scanner<'_> {
                 Some(PiiType::CREDIT_DEBIT_CARD_EXPIRY)
             } else if kind & ctx::PIN != 0 && single && (4..=8).contains(&len) {
                 Some(PiiType::PIN)
-            } else if kind & ctx::ACCOUNT != 0
-                && (8..=17).contains(&len)
-                && (single || (uniform && sep == Some(Sep::Dash)))
-            {
+            } else if kind & ctx::ACCOUNT != 0 && (8..=17).contains(&len) && single {
                 Some(PiiType::US_BANK_ACCOUNT_NUMBER)
             } else if kind & ctx::AGE != 0
                 && single

@@ -222,6 +222,8 @@ fn bank_numbers() {
         "12345678901",
     );
     none("order no. 12345678901");
+    // Dates near the word `account` are not account numbers.
+    none("account opened 2023-01-15");
     one(
         "IBAN GB82 WEST 1234 5698 7654 32.",
         "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
@@ -294,6 +296,7 @@ fn secrets_pins_and_names() {
     one("PWD=Tr0ub4dor&3", "PASSWORD", "Tr0ub4dor&3");
     one("my password is correcthorse.", "PASSWORD", "correcthorse");
     none("password: ******** and I passed the test");
+    none("boarding pass: 12A");
     one("username: jdoe42", "USERNAME", "jdoe42");
     one("user_name=jdoe42", "USERNAME", "jdoe42");
     none("User: what is the weather?");
@@ -544,4 +547,23 @@ fn timing_per_call_for_1kb() {
     println!("sensitive-information: {per_call:.1} µs per call for a 1 KiB text (native)");
     // Generous enough for an unoptimised debug build on a busy machine.
     assert!(per_call < 2000.0, "{per_call} µs per call");
+}
+
+#[test]
+fn readme_lists_exactly_the_detected_types() {
+    let readme = include_str!("../README.md");
+    let section = |from: &str, to: &str| {
+        let start = readme.find(from).unwrap() + from.len();
+        let end = readme.find(to).unwrap();
+        readme[start..end].to_owned()
+    };
+    let detected = section("<!-- detected", "<!-- /detected -->");
+    let undetected = section("<!-- undetected -->", "<!-- /undetected -->");
+    for t in PiiType::ALL {
+        let quoted = format!("`{}`", t.name());
+        let in_detected = detected.contains(&format!("| {quoted} |"));
+        let in_undetected = undetected.contains(&quoted);
+        assert_eq!(in_detected, DETECTED.contains(t), "{} in the detected table", t.name());
+        assert_eq!(in_undetected, !DETECTED.contains(t), "{} in the undetected list", t.name());
+    }
 }
