@@ -51,6 +51,12 @@ pub mod tool;
 
 pub use bindings::host::mantle::plugin::types::{PluginError, Span};
 
+// The export macros, one per world, at the crate root: `mantle_sdk::export_guardrail!(MyPolicy);`.
+pub use bindings::chunker::export_chunker;
+pub use bindings::flow_node::export_flow_node;
+pub use bindings::guardrail::export_guardrail;
+pub use bindings::tool::export_tool;
+
 /// The WIT package version this SDK's bindings were generated from.
 pub const WIT_VERSION: &str = "0.1.0";
 

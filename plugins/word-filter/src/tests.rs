@@ -1,0 +1,219 @@
+use mantle_sdk::guardrail::{Action, Assessment, Guest, Qualifier};
+use mantle_sdk::testkit;
+use serde_json::{Value, json};
+
+use crate::WordFilter;
+
+fn input(text: &str, config: Value) -> Assessment {
+    WordFilter::assess(testkit::input(&[text], config)).unwrap()
+}
+
+fn summary(a: &Assessment) -> Vec<(String, String, Action)> {
+    a.findings
+        .iter()
+        .map(|f| (f.type_.clone(), f.matched.clone(), f.action))
+        .collect()
+}
+
+#[test]
+fn custom_words_match_whole_words_case_insensitively() {
+    let config = json!({"wordsConfig": [{"text": "Falcon"}, {"text": "cat"}]});
+    let text = "The FALCON has landed; concatenate cats, not the cat.";
+    let a = input(text, config);
+    assert_eq!(
+        summary(&a),
+        [
+            ("CUSTOM".into(), "Falcon".into(), Action::Block),
+            ("CUSTOM".into(), "cat".into(), Action::Block),
+        ]
+    );
+    // `matched` is the configured text; the span is where it was found.
+    let f = &a.findings[0];
+    assert_eq!(&text[f.span.start as usize..f.span.end as usize], "FALCON");
+    let f = &a.findings[1];
+    assert_eq!(&text[f.span.start as usize..f.span.end as usize], "cat");
+    assert_eq!(f.span.start as usize, text.rfind("cat").unwrap());
+}
+
+#[test]
+fn phrases_match_across_whitespace() {
+    let config = json!({"wordsConfig": [{"text": "project falcon"}]});
+    let text = "about Project\n  Falcon and projectfalcon";
+    let a = input(text, config);
+    assert_eq!(a.findings.len(), 1);
+    let f = &a.findings[0];
+    assert_eq!(f.matched, "project falcon");
+    assert_eq!(
+        &text[f.span.start as usize..f.span.end as usize],
+        "Project\n  Falcon"
+    );
+}
+
+#[test]
+fn actions_and_enabled_per_source() {
+    let config = json!({"wordsConfig": [
+        {"text": "alpha", "inputAction": "NONE", "outputAction": "BLOCK"},
+        {"text": "beta", "inputEnabled": false},
+        {"text": "gamma", "outputEnabled": false}
+    ]});
+    let text = "alpha beta gamma";
+    let a = WordFilter::assess(testkit::input(&[text], config.clone())).unwrap();
+    assert_eq!(
+        summary(&a),
+        [
+            ("CUSTOM".into(), "alpha".into(), Action::None),
+            ("CUSTOM".into(), "gamma".into(), Action::Block)
+        ]
+    );
+    let a = WordFilter::assess(testkit::output(&[text], config)).unwrap();
+    assert_eq!(
+        summary(&a),
+        [
+            ("CUSTOM".into(), "alpha".into(), Action::Block),
+            ("CUSTOM".into(), "beta".into(), Action::Block)
+        ]
+    );
+}
+
+#[test]
+fn managed_profanity_list() {
+    let config = json!({"managedWordListsConfig": [{"type": "PROFANITY"}]});
+    let a = input(
+        "What the hell, this is BULLSHIT and he's fucking around. Classic assessment.",
+        config,
+    );
+    assert_eq!(
+        summary(&a),
+        [
+            ("PROFANITY".into(), "BULLSHIT".into(), Action::Block),
+            ("PROFANITY".into(), "fucking".into(), Action::Block),
+        ]
+    );
+}
+
+#[test]
+fn profanity_phrases_win_over_the_words_inside() {
+    let config = json!({"managedWordListsConfig": [{"type": "PROFANITY", "inputAction": "NONE"}]});
+    let a = input("you son  of a bitch", config);
+    assert_eq!(
+        summary(&a),
+        [("PROFANITY".into(), "son  of a bitch".into(), Action::None)]
+    );
+}
+
+#[test]
+fn custom_and_profanity_together() {
+    let config = json!({
+        "wordsConfig": [{"text": "shit"}],
+        "managedWordListsConfig": [{"type": "PROFANITY", "outputEnabled": false}]
+    });
+    let a = input("oh shit", config.clone());
+    let types: Vec<&str> = a.findings.iter().map(|f| f.type_.as_str()).collect();
+    assert_eq!(types, ["CUSTOM", "PROFANITY"]);
+    let a = WordFilter::assess(testkit::output(&["oh shit"], config)).unwrap();
+    assert_eq!(a.findings.len(), 1);
+}
+
+#[test]
+fn spans_are_byte_ranges_with_unicode_text() {
+    let config = json!({"wordsConfig": [{"text": "ÉCOLE"}], "managedWordListsConfig": [{"type": "PROFANITY"}]});
+    let text = "Grüße — l'école, merde, “crap”!";
+    let a = input(text, config);
+    let got: Vec<&str> = a
+        .findings
+        .iter()
+        .map(|f| &text[f.span.start as usize..f.span.end as usize])
+        .collect();
+    assert_eq!(got, ["école", "crap"]);
+}
+
+#[test]
+fn only_guarded_blocks_are_assessed() {
+    let mut request = testkit::input(
+        &["cat", "cat", "cat"],
+        json!({"wordsConfig": [{"text": "cat"}]}),
+    );
+    request.content[0].qualifiers = vec![Qualifier::GroundingSource];
+    request.content[2].qualifiers = vec![Qualifier::GuardContent];
+    let a = WordFilter::assess(request).unwrap();
+    let blocks: Vec<u32> = a.findings.iter().map(|f| f.block).collect();
+    assert_eq!(blocks, [1, 2]);
+}
+
+#[test]
+fn duplicate_words_are_one_finding() {
+    let a = input(
+        "cat",
+        json!({"wordsConfig": [{"text": "cat"}, {"text": "cat"}]}),
+    );
+    assert_eq!(a.findings.len(), 1);
+}
+
+#[test]
+fn invalid_configs() {
+    let cases = [
+        (
+            json!({"wordsConfig": [{"text": "a"}, {"inputAction": "BLOCK"}]}),
+            "wordsConfig[1].text",
+        ),
+        (
+            json!({"wordsConfig": [{"text": "   "}]}),
+            "wordsConfig[0].text",
+        ),
+        (
+            json!({"wordsConfig": [{"text": "a", "inputAction": "ANONYMIZE"}]}),
+            "wordsConfig[0].inputAction",
+        ),
+        (
+            json!({"managedWordListsConfig": [{"type": "SLANG"}]}),
+            "managedWordListsConfig[0].type",
+        ),
+        (
+            json!({"managedWordListsConfig": [{"type": "PROFANITY", "outputAction": "X"}]}),
+            "managedWordListsConfig[0].outputAction",
+        ),
+        (json!({"wordsConfig": "cat"}), "invalid configuration"),
+    ];
+    for (config, needle) in cases {
+        let err = WordFilter::assess(testkit::input(&[], config.clone())).unwrap_err();
+        assert_eq!(err.code, "invalid-config");
+        assert!(err.message.contains(needle), "{config}: {}", err.message);
+    }
+}
+
+#[test]
+fn empty_config_and_empty_content() {
+    assert!(input("fuck", json!({})).findings.is_empty());
+    let a = WordFilter::assess(testkit::input(
+        &[],
+        json!({"managedWordListsConfig": [{"type": "PROFANITY"}]}),
+    ))
+    .unwrap();
+    assert!(a.findings.is_empty());
+}
+
+#[test]
+fn timing_per_call_for_1kb() {
+    let sentence =
+        "The quick brown fox jumps over the lazy dog while project falcon ships, damn it. ";
+    let text: String = sentence.repeat(1024 / sentence.len() + 1)[..1024].to_owned();
+    let config = json!({
+        "wordsConfig": [{"text": "project falcon"}, {"text": "secret"}, {"text": "internal only"}],
+        "managedWordListsConfig": [{"type": "PROFANITY"}]
+    });
+    let request = testkit::input(&[&text], config);
+    assert!(
+        !WordFilter::assess(request.clone())
+            .unwrap()
+            .findings
+            .is_empty()
+    );
+    let iterations = 2000;
+    let started = std::time::Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(WordFilter::assess(std::hint::black_box(request.clone())).unwrap());
+    }
+    let per_call = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
+    println!("word-filter: {per_call:.1} µs per call for a 1 KiB text (native)");
+    assert!(per_call < 2000.0, "{per_call} µs per call");
+}
