@@ -1,1 +1,58 @@
+//! Mantle's integration tests, one binary with a module per topic (as wasmtime does).
+//!
+//! They use the real plugins built from `plugins/` (`cargo xtask build-plugins`), real servers
+//! on random loopback ports, and the router directly through `tower::ServiceExt::oneshot`.
 
+mod guardrails_router;
+mod hostile_plugins;
+mod hot_swap;
+mod plugin_worlds;
+mod registry;
+mod server;
+
+use std::sync::{Arc, OnceLock};
+
+use mantle_plugins::{EngineConfig, HostServices, LoadedPlugin, MemoryKv, PluginEngine};
+
+/// One engine for the test process, as in the server.
+pub fn engine() -> Arc<PluginEngine> {
+    static ENGINE: OnceLock<Arc<PluginEngine>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let cache = mantle_tests::repo_root().join("plugins/dist-fixtures/.cache");
+            Arc::new(
+                PluginEngine::new(EngineConfig {
+                    cache_dir: Some(cache),
+                    ..Default::default()
+                })
+                .unwrap(),
+            )
+        })
+        .clone()
+}
+
+pub fn services() -> Arc<HostServices> {
+    Arc::new(HostServices {
+        kv: Some(Arc::new(MemoryKv::default())),
+        ..Default::default()
+    })
+}
+
+/// Loads a plugin folder (built-in or fixture).
+pub fn load(dir: &std::path::Path) -> Result<LoadedPlugin, mantle_plugins::LoadError> {
+    LoadedPlugin::load_dir(dir, &engine(), &services())
+}
+
+pub fn builtin(name: &str) -> std::path::PathBuf {
+    let dist = mantle_tests::plugin_dist();
+    std::fs::read_dir(&dist)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.split('@').next() == Some(name))
+        })
+        .unwrap_or_else(|| panic!("built-in plugin {name} not built"))
+}
