@@ -288,7 +288,7 @@ mod tests {
                 "memory-mib",
             ),
             (
-                format!("name = \"a\"\nversion = \"x\"\nkind = \"guardrail\"\nwit = \"0.1.0\""),
+                "name = \"a\"\nversion = \"x\"\nkind = \"guardrail\"\nwit = \"0.1.0\"".to_owned(),
                 "version",
             ),
             (

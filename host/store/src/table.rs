@@ -169,7 +169,7 @@ mod tests {
         }
     }
 
-    #[derive(Serialize, Deserialize)]
+    #[derive(Debug, Serialize, Deserialize)]
     struct V1 {
         name: String,
     }

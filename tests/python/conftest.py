@@ -1,0 +1,100 @@
+"""Real-client tests: boto3 against a real `mantle` server on a random loopback port.
+
+`cargo xtask test` runs these with MANTLE_BIN (the server binary) and MANTLE_PLUGIN_DIST /
+MANTLE_FIXTURE_DIST (plugins built from plugins/) set.
+"""
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REGION = "us-east-1"
+
+
+class Server:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        plugins = data_dir / "plugins"
+        plugins.mkdir(parents=True)
+        for plugin in Path(os.environ["MANTLE_PLUGIN_DIST"]).iterdir():
+            shutil.copytree(plugin, plugins / plugin.name)
+        env = dict(os.environ, MANTLE_LOG="warn")
+        self.process = subprocess.Popen(
+            [os.environ["MANTLE_BIN"], "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        if "listening on" not in line:
+            self.process.kill()
+            raise RuntimeError(f"mantle did not start: {line!r}")
+        self.url = line.strip().rsplit(" ", 1)[-1]
+
+    def admin(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request) as response:
+            text = response.read()
+            return json.loads(text) if text else None
+
+    def install(self, plugin_dir: Path, replace: bool = False):
+        return self.admin(
+            "POST",
+            "/admin/plugins",
+            {
+                "manifest": (plugin_dir / "plugin.toml").read_text(),
+                "component": base64.b64encode((plugin_dir / "plugin.wasm").read_bytes()).decode(),
+                "replace": replace,
+            },
+        )
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("mantle"))
+    yield server
+    server.stop()
+
+
+def _client(service: str, server: Server):
+    return boto3.client(
+        service,
+        endpoint_url=server.url,
+        region_name=REGION,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture(scope="session")
+def bedrock(server):
+    return _client("bedrock", server)
+
+
+@pytest.fixture(scope="session")
+def runtime(server):
+    return _client("bedrock-runtime", server)
+
+
+@pytest.fixture(scope="session")
+def fixtures():
+    return Path(os.environ["MANTLE_FIXTURE_DIST"])
