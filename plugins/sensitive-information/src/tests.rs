@@ -563,7 +563,17 @@ fn readme_lists_exactly_the_detected_types() {
         let quoted = format!("`{}`", t.name());
         let in_detected = detected.contains(&format!("| {quoted} |"));
         let in_undetected = undetected.contains(&quoted);
-        assert_eq!(in_detected, DETECTED.contains(t), "{} in the detected table", t.name());
-        assert_eq!(in_undetected, !DETECTED.contains(t), "{} in the undetected list", t.name());
+        assert_eq!(
+            in_detected,
+            DETECTED.contains(t),
+            "{} in the detected table",
+            t.name()
+        );
+        assert_eq!(
+            in_undetected,
+            !DETECTED.contains(t),
+            "{} in the undetected list",
+            t.name()
+        );
     }
 }
