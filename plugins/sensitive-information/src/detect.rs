@@ -579,7 +579,8 @@ impl Scanner<'_> {
                 b'0'..=b'9' => {}
                 b'a'..=b'f' => lower = true,
                 b'A'..=b'F' => upper = true,
-                b'a'..=b'z' => (lower, non_hex) = (true, true),
+                b'g'..=b'z' => (lower, non_hex) = (true, true),
+                // G-Z (a token is ASCII alphanumeric)
                 _ => (upper, non_hex) = (true, true),
             }
         }
