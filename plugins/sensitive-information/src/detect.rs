@@ -49,6 +49,8 @@ const WINDOW: usize = 48;
 const AGE_WINDOW: usize = 12;
 /// The longest value a `password: value` pair may have.
 const MAX_SECRET: usize = 128;
+/// The longest URL taken.
+const MAX_URL: usize = 8192;
 
 #[derive(Debug, Clone, Copy)]
 struct Keyword {
@@ -493,9 +495,10 @@ impl Scanner<'_> {
                 continue;
             };
             let mut end = host_start;
-            while end < b.len() && is_url_char(b[end]) {
+            while end < b.len() && is_url_char(b[end]) && end - start < MAX_URL {
                 end += 1;
             }
+            let run_end = end;
             // Trailing punctuation belongs to the sentence, and so does an unbalanced `)`.
             loop {
                 match b.get(end.wrapping_sub(1)) {
@@ -542,7 +545,8 @@ impl Scanner<'_> {
                 self.push(start, end, PiiType::URL, 1);
                 i = end;
             } else {
-                i = host_start.max(i + 1);
+                // Not again inside the same run: keeps `www.1,www.1,…` linear.
+                i = run_end.max(i + 1);
             }
         }
     }
@@ -1138,14 +1142,19 @@ fn resolve(mut hits: Vec<Hit>) -> Vec<Hit> {
         return hits;
     }
     hits.sort_by_key(|h| (std::cmp::Reverse(h.end - h.start), h.rank, h.start));
-    let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
+    // The kept hits by start. They never overlap, so the only one that can overlap a candidate
+    // is the last one starting before the candidate ends.
+    let mut kept: std::collections::BTreeMap<usize, Hit> = std::collections::BTreeMap::new();
     for hit in hits {
-        if !kept.iter().any(|k| k.start < hit.end && hit.start < k.end) {
-            kept.push(hit);
+        let overlaps = kept
+            .range(..hit.end)
+            .next_back()
+            .is_some_and(|(_, k)| k.end > hit.start);
+        if !overlaps {
+            kept.insert(hit.start, hit);
         }
     }
-    kept.sort_by_key(|h| h.start);
-    kept
+    kept.into_values().collect()
 }
 
 #[cfg(test)]

@@ -577,3 +577,152 @@ fn readme_lists_exactly_the_detected_types() {
         );
     }
 }
+
+/// A small deterministic generator (xorshift) for the robustness test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+#[test]
+fn arbitrary_text_never_panics_and_spans_are_char_boundaries() {
+    let pieces = [
+        "a",
+        "Z",
+        "0",
+        "9",
+        "5",
+        "1",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "-",
+        ".",
+        ":",
+        "::",
+        "/",
+        "+",
+        "(",
+        ")",
+        "@",
+        "#",
+        "=",
+        "\"",
+        "'",
+        "_",
+        ",",
+        "é",
+        "ß",
+        "東京",
+        "—",
+        "\u{301}",
+        "😀",
+        "password",
+        "pwd:",
+        "user_name=",
+        "ssn",
+        "cvv",
+        "exp",
+        "routing",
+        "account",
+        "passport",
+        "pin",
+        "swift",
+        "nhs",
+        "utr",
+        "sin",
+        "age",
+        "aws",
+        "secret",
+        "phone",
+        "http://",
+        "https://",
+        "www.",
+        "AKIA",
+        "GB82",
+        "DE89",
+        "AB",
+        "4111",
+        "1111",
+        "555",
+        "234",
+        "5678",
+        "192",
+        "168",
+        "fe80",
+        "00:1A",
+        "ACME-",
+        "is ",
+        "years old",
+        "x@y.com",
+        "ü@ä.de",
+    ];
+    let config = all_types();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..3000 {
+        let len = (rng.next() % 60) as usize;
+        let text: String = (0..len).map(|_| rng.pick(&pieces)).collect();
+        let request = testkit::input(&[&text], config.clone());
+        let assessment = SensitiveInformation::assess(request).unwrap();
+        for f in &assessment.findings {
+            let (start, end) = (f.span.start as usize, f.span.end as usize);
+            assert!(start < end && end <= text.len(), "{text:?}: {f:?}");
+            assert!(
+                text.is_char_boundary(start) && text.is_char_boundary(end),
+                "{text:?}: {f:?}"
+            );
+            assert_eq!(&text[start..end], f.matched);
+        }
+        // No two PII findings overlap.
+        for pair in assessment.findings.windows(2) {
+            assert!(pair[0].span.end <= pair[1].span.start, "{text:?}: {pair:?}");
+        }
+    }
+}
+
+#[test]
+fn pathological_inputs_stay_linear() {
+    let config = all_types();
+    let inputs = [
+        "www.1,".repeat(100_000),
+        "(www.1/".repeat(100_000),
+        "1".repeat(600_000),
+        "1 ".repeat(300_000),
+        "1-".repeat(300_000),
+        "1.".repeat(300_000),
+        "a:".repeat(300_000),
+        "::".repeat(300_000),
+        "@".repeat(600_000),
+        format!("{}@{}", "a".repeat(300_000), "b.".repeat(150_000)),
+        "a@b.co ".repeat(80_000),
+        "password: ".repeat(60_000),
+        "AB ".repeat(200_000),
+        "GB82 ".repeat(120_000),
+        "A/".repeat(300_000),
+        "https://".repeat(70_000),
+    ];
+    for text in inputs {
+        let started = std::time::Instant::now();
+        let request = testkit::input(&[&text], config.clone());
+        SensitiveInformation::assess(request).unwrap();
+        let elapsed = started.elapsed();
+        // An unoptimised build on a busy machine does ~600 KB well under this; quadratic
+        // behaviour would take minutes.
+        assert!(
+            elapsed.as_secs_f64() < 5.0,
+            "{:?}…: {elapsed:?}",
+            &text[..20]
+        );
+    }
+}
