@@ -76,17 +76,31 @@ impl Tokens {
         let mut spaced = false;
         let mut i = 0;
         while i < bytes.len() {
-            let (c, len) = char_at(text, i);
-            if c.is_whitespace() {
-                spaced = true;
-                i += len;
-                continue;
-            }
+            let b = bytes[i];
             let start = i;
             let lower_start = tokens.lower.len();
-            push_lower(&mut tokens.lower, c);
-            i += len;
-            if is_word_char(c) {
+            let word = if b < 0x80 {
+                // ASCII fast path (`char::is_whitespace` on ASCII is exactly these).
+                if matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+                    spaced = true;
+                    i += 1;
+                    continue;
+                }
+                tokens.lower.push(b.to_ascii_lowercase() as char);
+                i += 1;
+                b.is_ascii_alphanumeric() || b == b'_'
+            } else {
+                let (c, len) = char_at(text, i);
+                if c.is_whitespace() {
+                    spaced = true;
+                    i += len;
+                    continue;
+                }
+                push_lower(&mut tokens.lower, c);
+                i += len;
+                is_word_char(c)
+            };
+            if word {
                 while i < bytes.len() {
                     let b = bytes[i];
                     // ASCII fast path: most text is.
