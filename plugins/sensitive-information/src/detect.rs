@@ -641,8 +641,10 @@ impl Scanner<'_> {
                 } else {
                     start
                 };
-                if let Some(stop) = self.ipv6(from) {
-                    return stop;
+                match self.ipv6(from) {
+                    Ok(stop) => return stop,
+                    Err(skip) if skip > end => return skip,
+                    Err(_) => {}
                 }
             }
         }
@@ -784,7 +786,9 @@ impl Scanner<'_> {
     }
 
     /// An IPv6 address starting at `start`.
-    fn ipv6(&mut self, start: usize) -> Option<usize> {
+    /// An IPv6 address starting at `start`: `Ok(end)`; or, where there is none, `Err(skip)`:
+    /// the end of a colon run not to look into again (`12:30:45`, `a::b::c`), or 0.
+    fn ipv6(&mut self, start: usize) -> Result<usize, usize> {
         let b = self.b;
         let mut end = start;
         while end < b.len()
@@ -793,24 +797,29 @@ impl Scanner<'_> {
         {
             end += 1;
         }
+        let run = &b[start..end];
+        let skip = if run.iter().filter(|&&c| c == b':').count() >= 2 {
+            end
+        } else {
+            0
+        };
         if end < b.len() && is_alnum(b[end]) {
-            return None;
+            return Err(skip);
         }
         // Trailing `:` or `.` belong to the sentence.
         while end > start && matches!(b[end - 1], b':' | b'.') && !b[..end].ends_with(b"::") {
             end -= 1;
         }
-        let s = std::str::from_utf8(&b[start..end]).ok()?;
-        let colons = s.bytes().filter(|&c| c == b':').count();
-        if colons < 2 || s.parse::<std::net::Ipv6Addr>().is_err() {
-            return None;
-        }
+        let s = &b[start..end];
+        let colons = s.iter().filter(|&&c| c == b':').count();
+        let parsed = std::str::from_utf8(s).is_ok_and(|s| s.parse::<std::net::Ipv6Addr>().is_ok());
         // `::` alone (the unspecified address) says nothing.
-        if s.bytes().all(|c| c == b':' || c == b'0') && s.len() < 4 {
-            return None;
+        let unspecified = s.iter().all(|&c| c == b':' || c == b'0') && s.len() < 4;
+        if colons < 2 || !parsed || unspecified {
+            return Err(skip);
         }
         self.push(start, end, PiiType::IP_ADDRESS, 1);
-        Some(end)
+        Ok(end)
     }
 
     /// Runs of digit groups (`4111 1111 1111 1111`, `(555) 123-4567`, `192.168.0.1`, `12/27`)

@@ -59,6 +59,11 @@ fn phones() {
     one("Berlin +4930901820", "PHONE", "+4930901820");
     one("phone: 5552345678", "PHONE", "5552345678");
     one("tel 020 7946 0958", "PHONE", "020 7946 0958");
+    one("call +1 (555) 234-5678.", "PHONE", "+1 (555) 234-5678");
+    one("call (555)234-5678.", "PHONE", "(555)234-5678");
+    one("Paris +33 1 23 45 67 89", "PHONE", "+33 1 23 45 67 89");
+    // Thousands separators are not phone numbers.
+    none("population 1 234 567 890");
     // Area and exchange codes do not start with 0 or 1; bare numbers need a keyword.
     none("ref 155-234-5678 and 555-134-5678");
     none("order 5552345678 shipped");
@@ -153,7 +158,17 @@ fn ip_addresses() {
         "IP_ADDRESS",
         "fe80::1ff:fe23:4567:890a",
     );
-    none("256.1.1.1, 1.2.3, 1.2.3.4.5, 01.2.3.4, at 12:30:45");
+    one(
+        "mapped ::ffff:192.0.2.128 here",
+        "IP_ADDRESS",
+        "::ffff:192.0.2.128",
+    );
+    one(
+        "full 2001:0db8:0000:0000:0000:ff00:0042:8329",
+        "IP_ADDRESS",
+        "2001:0db8:0000:0000:0000:ff00:0042:8329",
+    );
+    none("256.1.1.1, 1.2.3, 1.2.3.4.5, 01.2.3.4, at 12:30:45, ratio 1:2:3, a::b::c");
 }
 
 #[test]
@@ -222,6 +237,7 @@ fn bank_numbers() {
         "12345678901",
     );
     none("order no. 12345678901");
+    one("acc:12345678", "US_BANK_ACCOUNT_NUMBER", "12345678");
     // Dates near the word `account` are not account numbers.
     none("account opened 2023-01-15");
     one(
@@ -238,6 +254,12 @@ fn bank_numbers() {
     one("SWIFT: DEUTDEFF", "SWIFT_CODE", "DEUTDEFF");
     one("wire to NWBKGB2L", "SWIFT_CODE", "NWBKGB2L");
     one("bic CHASUS33XXX", "SWIFT_CODE", "CHASUS33XXX");
+    one("our bank code is DEUTDEFF", "SWIFT_CODE", "DEUTDEFF");
+    one(
+        "transit number 011000015",
+        "US_BANK_ROUTING_NUMBER",
+        "011000015",
+    );
     // All-caps words are not SWIFT codes without a keyword.
     none("THE BUSINESS IS CLOSED");
 }
@@ -304,7 +326,9 @@ fn secrets_pins_and_names() {
     none("pinned 4821 messages");
     one("age: 42", "AGE", "42");
     one("she is 42 years old", "AGE", "42 years old");
-    none("42 people, aged cheese");
+    one("aged 42, she", "AGE", "42");
+    one("a 7-year-old boy", "AGE", "7-year-old");
+    none("42 people, aged cheese, page 42, age of 300 years");
 }
 
 #[test]
