@@ -87,7 +87,11 @@ fn social_security_and_itin() {
         "536228765",
     );
     none("000-12-3456 666-12-3456 536-00-8765 536-22-0000");
-    one("SSN 123-45-6789", "US_SOCIAL_SECURITY_NUMBER", "123-45-6789");
+    one(
+        "SSN 123-45-6789",
+        "US_SOCIAL_SECURITY_NUMBER",
+        "123-45-6789",
+    );
     none("order 536228765 shipped");
     one(
         "ITIN: 912-78-1234",

@@ -132,7 +132,8 @@ impl Tokens {
         tokens
     }
 
-    fn lower(&self, token: &Token) -> &str {
+    /// The lowercased form of `token`.
+    pub fn lower(&self, token: &Token) -> &str {
         &self.lower[token.lower_start..token.lower_end]
     }
 }
@@ -181,6 +182,18 @@ pub struct Match {
 impl Matcher {
     /// Adds `phrase` under `id`; returns false (and adds nothing) when it has no tokens.
     pub fn add(&mut self, phrase: &str, id: u32) -> bool {
+        // One word (most entries): no need to cut it.
+        if !phrase.is_empty() && phrase.chars().all(is_word_char) {
+            let mut lower = String::with_capacity(phrase.len());
+            phrase.chars().for_each(|c| push_lower(&mut lower, c));
+            let index = self.patterns.len() as u32;
+            self.by_first.entry(lower.clone()).or_default().push(index);
+            self.patterns.push(Pattern {
+                tokens: vec![(lower, false)],
+                id,
+            });
+            return true;
+        }
         let cut = Tokens::new(phrase);
         if cut.tokens.is_empty() {
             return false;
