@@ -169,6 +169,41 @@ struct Pattern {
 pub struct Matcher {
     patterns: Vec<Pattern>,
     by_first: FxMap<String, Vec<u32>>,
+    /// A bit per [`filter_slot`] of the patterns' first tokens: most tokens of a text are
+    /// rejected by one bit test, without hashing.
+    filter: Filter,
+}
+
+/// 2 Kib, one bit per slot.
+#[derive(Debug, Clone)]
+struct Filter([u64; 32]);
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter([0; 32])
+    }
+}
+
+impl Filter {
+    /// A slot from a lowercased token's first two bytes, last byte and length.
+    fn slot(token: &[u8]) -> usize {
+        let len = token.len();
+        let key = u64::from(token[0])
+            | u64::from(token[len.min(2) - 1]) << 8
+            | u64::from(token[len - 1]) << 16
+            | (len as u64) << 24;
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize
+    }
+
+    fn insert(&mut self, token: &str) {
+        let slot = Self::slot(token.as_bytes());
+        self.0[slot / 64] |= 1 << (slot % 64);
+    }
+
+    fn may_contain(&self, token: &str) -> bool {
+        let slot = Self::slot(token.as_bytes());
+        self.0[slot / 64] & (1 << (slot % 64)) != 0
+    }
 }
 
 /// A match: the pattern's id and the byte range it covers.
@@ -187,6 +222,7 @@ impl Matcher {
             let mut lower = String::with_capacity(phrase.len());
             phrase.chars().for_each(|c| push_lower(&mut lower, c));
             let index = self.patterns.len() as u32;
+            self.filter.insert(&lower);
             self.by_first.entry(lower.clone()).or_default().push(index);
             self.patterns.push(Pattern {
                 tokens: vec![(lower, false)],
@@ -204,6 +240,7 @@ impl Matcher {
             .map(|t| (cut.lower(t).to_owned(), t.spaced))
             .collect();
         let index = self.patterns.len() as u32;
+        self.filter.insert(&tokens[0].0);
         self.by_first
             .entry(tokens[0].0.clone())
             .or_default()
@@ -229,7 +266,11 @@ impl Matcher {
         }
         let all = &tokens.tokens;
         for (i, token) in all.iter().enumerate() {
-            let Some(candidates) = self.by_first.get(tokens.lower(token)) else {
+            let lower = tokens.lower(token);
+            if !self.filter.may_contain(lower) {
+                continue;
+            }
+            let Some(candidates) = self.by_first.get(lower) else {
                 continue;
             };
             for &index in candidates {
