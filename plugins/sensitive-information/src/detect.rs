@@ -426,7 +426,7 @@ impl Scanner<'_> {
         self.contexts(pos, WINDOW, mask).next().is_some()
     }
 
-    /// Pass 2a: e-mail addresses around each `@`.
+    /// Pass 1a: e-mail addresses around each `@`.
     fn emails(&mut self) {
         let b = self.b;
         let mut from = 0;
@@ -462,7 +462,7 @@ impl Scanner<'_> {
         }
     }
 
-    /// Pass 2b: URLs with a scheme (`https://…`) or starting with `www.`.
+    /// Pass 1b: URLs with a scheme (`https://…`) or starting with `www.`.
     fn urls(&mut self) {
         const SCHEMES: [&[u8]; 9] = [
             b"http", b"https", b"ftp", b"ftps", b"sftp", b"ws", b"wss", b"ssh", b"git",
@@ -551,7 +551,7 @@ impl Scanner<'_> {
         }
     }
 
-    /// Pass 3: alphanumeric tokens.
+    /// Pass 2: alphanumeric tokens, their keywords first.
     fn tokens(&mut self) {
         let b = self.b;
         let mut prev_word = (0, 0);

@@ -1,6 +1,6 @@
 //! Per-call cost of the word-filter policy on a 1 KiB text, natively.
 //!
-//! `cargo run --release --example timing -p mantle-plugin-word-filter`
+//! `cargo run --release --example word_timing -p mantle-plugin-word-filter`
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -1,6 +1,6 @@
 //! Per-call cost of the sensitive-information policy on a 1 KiB text, natively.
 //!
-//! `cargo run --release --example timing -p mantle-plugin-sensitive-information`
+//! `cargo run --release --example pii_timing -p mantle-plugin-sensitive-information`
 
 use std::hint::black_box;
 use std::time::Instant;
