@@ -175,14 +175,8 @@ pub struct Matcher {
 }
 
 /// 2 Kib, one bit per slot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Filter([u64; 32]);
-
-impl Default for Filter {
-    fn default() -> Self {
-        Filter([0; 32])
-    }
-}
 
 impl Filter {
     /// A slot from a lowercased token's first two bytes, last byte and length.
