@@ -148,9 +148,12 @@ fn char_at(text: &str, i: usize) -> (char, usize) {
     (c, c.len_utf8())
 }
 
+/// Appends `c` lowercased; typographic apostrophes (’ ‘) compare as `'`.
 fn push_lower(out: &mut String, c: char) {
     if c.is_ascii() {
         out.push(c.to_ascii_lowercase());
+    } else if matches!(c, '\u{2018}' | '\u{2019}') {
+        out.push('\'');
     } else {
         out.extend(c.to_lowercase());
     }
@@ -348,6 +351,15 @@ mod tests {
         assert!(find(&["cafe"], "cafe\u{301}").is_empty());
         // Scripts without spaces match as whole runs only.
         assert_eq!(find(&["東京"], "東京 へ"), [(0, "東京".into())]);
+    }
+
+    #[test]
+    fn apostrophes_compare_alike() {
+        assert_eq!(
+            find(&["don't"], "I DON’T and I don't"),
+            [(0, "DON’T".into()), (0, "don't".into())]
+        );
+        assert_eq!(find(&["can’t"], "can't"), [(0, "can't".into())]);
     }
 
     #[test]
