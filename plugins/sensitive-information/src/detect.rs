@@ -107,6 +107,30 @@ fn is_alnum(c: u8) -> bool {
     c.is_ascii_alphanumeric()
 }
 
+/// Byte classes of token characters (0: not in a token).
+const DIGIT: u8 = 1;
+const LOWER_HEX: u8 = 2;
+const UPPER_HEX: u8 = 4;
+const LOWER: u8 = 8;
+const UPPER: u8 = 16;
+
+const CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        class[c] = match c as u8 {
+            b'0'..=b'9' => DIGIT,
+            b'a'..=b'f' => LOWER_HEX,
+            b'A'..=b'F' => UPPER_HEX,
+            b'g'..=b'z' => LOWER,
+            b'G'..=b'Z' => UPPER,
+            _ => 0,
+        };
+        c += 1;
+    }
+    class
+};
+
 fn is_base64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'/' || c == b'+'
 }
@@ -314,24 +338,30 @@ impl Scanner<'_> {
             while i < end && b[i].is_ascii_alphabetic() {
                 i += 1;
             }
-            let word = &b[word_start..i];
-            if maybe_keyword(word) {
-                let gap = word_start - prev.1;
-                let before: &[u8] = if prev.1 > 0 && gap <= 2 {
-                    &b[prev.0..prev.1]
-                } else {
-                    b""
-                };
-                let kind = keyword_kind(word, before);
-                if kind != 0 {
-                    self.keywords.push(Keyword { end: i, kind });
-                }
-                if let Some(key) = pair_key(word, before, gap <= 1) {
-                    self.pair_value(i, key);
-                }
-            }
-            *prev = (word_start, i);
+            self.word(word_start, i, prev);
         }
+    }
+
+    /// One word, `b[start..end]` (ASCII letters).
+    fn word(&mut self, start: usize, end: usize, prev: &mut (usize, usize)) {
+        let b = self.b;
+        let word = &b[start..end];
+        if maybe_keyword(word) {
+            let gap = start - prev.1;
+            let before: &[u8] = if prev.1 > 0 && gap <= 2 {
+                &b[prev.0..prev.1]
+            } else {
+                b""
+            };
+            let kind = keyword_kind(word, before);
+            if kind != 0 {
+                self.keywords.push(Keyword { end, kind });
+            }
+            if let Some(key) = pair_key(word, before, gap <= 1) {
+                self.pair_value(end, key);
+            }
+        }
+        *prev = (start, end);
     }
 
     /// The value after a key ending at `at`: `password: x`, `pwd="x"`, `"password": "x"`,
@@ -557,37 +587,35 @@ impl Scanner<'_> {
         let mut prev_word = (0, 0);
         let mut i = 0;
         while i < b.len() {
-            if !is_alnum(b[i]) || (i > 0 && is_alnum(b[i - 1])) {
+            if CLASS[usize::from(b[i])] == 0 || (i > 0 && CLASS[usize::from(b[i - 1])] != 0) {
                 i += 1;
                 continue;
             }
             let start = i;
             let mut end = i;
-            while end < b.len() && is_alnum(b[end]) {
+            let mut class = 0;
+            while end < b.len() && CLASS[usize::from(b[end])] != 0 {
+                class |= CLASS[usize::from(b[end])];
                 end += 1;
             }
             // Keywords first: a candidate's context is what comes before it.
-            self.words(start, end, &mut prev_word);
-            i = self.token(start, end).max(end);
+            if class & DIGIT == 0 {
+                self.word(start, end, &mut prev_word);
+            } else if class != DIGIT {
+                self.words(start, end, &mut prev_word);
+            }
+            i = self.token(start, end, class).max(end);
         }
     }
 
     /// Classifies the token `b[start..end]`; returns where scanning goes on.
-    fn token(&mut self, start: usize, end: usize) -> usize {
+    fn token(&mut self, start: usize, end: usize, class: u8) -> usize {
         let b = self.b;
         let tok = &b[start..end];
         let next = b.get(end).copied().unwrap_or(0);
-        let (mut lower, mut upper, mut non_hex) = (false, false, false);
-        for &c in tok {
-            match c {
-                b'0'..=b'9' => {}
-                b'a'..=b'f' => lower = true,
-                b'A'..=b'F' => upper = true,
-                b'g'..=b'z' => (lower, non_hex) = (true, true),
-                // G-Z (a token is ASCII alphanumeric)
-                _ => (upper, non_hex) = (true, true),
-            }
-        }
+        let lower = class & (LOWER_HEX | LOWER) != 0;
+        let upper = class & (UPPER_HEX | UPPER) != 0;
+        let non_hex = class & (LOWER | UPPER) != 0;
         // AWS secret keys: 40 base64 characters, after a context keyword. A run of 40 is one
         // token, or goes on with `/` or `+`.
         if (tok.len() == 40 || next == b'/' || next == b'+')

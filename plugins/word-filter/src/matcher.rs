@@ -101,9 +101,18 @@ impl Tokens {
                 is_word_char(c)
             };
             if word {
+                // ASCII fast path, most text: the run is copied at once, then lowercased in place.
+                let run_start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                if i > run_start {
+                    let at = tokens.lower.len();
+                    tokens.lower.push_str(&text[run_start..i]);
+                    tokens.lower[at..].make_ascii_lowercase();
+                }
                 while i < bytes.len() {
                     let b = bytes[i];
-                    // ASCII fast path: most text is.
                     if b < 0x80 {
                         if !(b.is_ascii_alphanumeric() || b == b'_') {
                             break;
