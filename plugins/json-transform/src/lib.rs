@@ -16,7 +16,10 @@
 //! strings are inserted as they are, other values as compact JSON; `{{path?}}` inserts nothing
 //! where the path is missing (without `?` a missing path is an error).
 //!
-//! Config: `{"outputs": {"<port>": spec, ...}}`.
+//! Config: `{"outputs": {"<port>": spec, ...}}`. The output ports come back sorted by name; a
+//! missing value is a `missing-value` error, an input that is not JSON (or an `each` over a
+//! non-array) `invalid-input`, and a bad spec `invalid-config` naming its path
+//! (`outputs.summary.object.lines`).
 
 use std::collections::BTreeMap;
 

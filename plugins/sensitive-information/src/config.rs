@@ -77,8 +77,6 @@ pub struct CustomRegex {
 pub struct Compiled {
     /// Per PII type (indexed by `PiiType as usize`): what to do, if configured.
     pub entities: [Actions; PiiType::COUNT],
-    /// Whether any entity is enabled for some source (else the scanners need not run).
-    pub any_entity: bool,
     pub regexes: Vec<CustomRegex>,
 }
 
@@ -147,7 +145,6 @@ impl Compiled {
                 entity.input_enabled,
                 entity.output_enabled,
             )?;
-            compiled.any_entity |= actions.input.is_some() || actions.output.is_some();
             compiled.entities[kind as usize] = actions;
         }
         for (i, raw) in raw.regexes_config.iter().enumerate() {

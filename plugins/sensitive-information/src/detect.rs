@@ -1,10 +1,11 @@
 //! The PII scanner: a few linear passes over a text's bytes, no regexes.
 //!
-//! 1. Words (ASCII letter runs) are matched against a small table of context keywords
-//!    (`cvv`, `routing`, `passport`, …) and of key/value keys (`password:`, `username=`).
-//! 2. `@` signs grow into e-mail addresses; `://` and `www.` into URLs.
-//! 3. Alphanumeric tokens are classified: runs of digit groups (cards, phones, SSNs, IPs, …),
-//!    hexadecimal colon runs (IPv6, MAC) and letter-digit codes (IBAN, VIN, SWIFT, AWS keys, …).
+//! 1. `@` signs grow into e-mail addresses; `://` and `www.` into URLs (found with `memchr`).
+//! 2. Alphanumeric tokens, left to right. Their words (ASCII letter runs) are matched against a
+//!    small table of context keywords (`cvv`, `routing`, `passport`, …) and of key/value keys
+//!    (`password:`, `username=`), behind a 2 Kib filter that rejects most words at once. Then
+//!    the token is classified: runs of digit groups (cards, phones, SSNs, IPs, …), hexadecimal
+//!    colon runs (IPv6, MAC) and letter-digit codes (IBAN, VIN, SWIFT, AWS keys, …).
 //!
 //! Every candidate is validated (checksums, ranges, formats) and, for types whose shape alone
 //! is not distinctive (a 9-digit number, a 3-digit CVV), only accepted after a context keyword
@@ -48,6 +49,8 @@ const WINDOW: usize = 48;
 const AGE_WINDOW: usize = 12;
 /// The longest value a `password: value` pair may have.
 const MAX_SECRET: usize = 128;
+/// The longest URL taken.
+const MAX_URL: usize = 8192;
 
 #[derive(Debug, Clone, Copy)]
 struct Keyword {
@@ -86,7 +89,6 @@ pub fn scan(text: &str) -> Vec<Hit> {
         groups: Vec::new(),
         seps: Vec::new(),
     };
-    scanner.keywords_and_pairs();
     scanner.emails();
     scanner.urls();
     scanner.tokens();
@@ -105,41 +107,107 @@ fn is_alnum(c: u8) -> bool {
     c.is_ascii_alphanumeric()
 }
 
+/// Byte classes of token characters (0: not in a token).
+const DIGIT: u8 = 1;
+const LOWER_HEX: u8 = 2;
+const UPPER_HEX: u8 = 4;
+const LOWER: u8 = 8;
+const UPPER: u8 = 16;
+
+const CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        class[c] = match c as u8 {
+            b'0'..=b'9' => DIGIT,
+            b'a'..=b'f' => LOWER_HEX,
+            b'A'..=b'F' => UPPER_HEX,
+            b'g'..=b'z' => LOWER,
+            b'G'..=b'Z' => UPPER,
+            _ => 0,
+        };
+        c += 1;
+    }
+    class
+};
+
 fn is_base64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'/' || c == b'+'
 }
 
-/// Keyword kinds of a lowercased word, given the (lowercased) word just before it.
-fn keyword_kind(word: &[u8], prev: &[u8]) -> u32 {
-    match word {
-        b"ssn" | b"ssns" | b"socsec" => ctx::SSN,
-        b"security" if prev == b"social" => ctx::SSN,
-        b"insurance" if prev == b"social" => ctx::SIN,
-        b"itin" | b"tin" => ctx::ITIN,
-        b"taxpayer" => ctx::ITIN | ctx::UTR,
-        b"reference" if prev == b"tax" => ctx::UTR,
-        b"utr" => ctx::UTR,
-        b"phone" | b"phones" | b"telephone" | b"tel" | b"mobile" | b"cell" | b"cellphone"
-        | b"fax" | b"call" | b"contact" | b"sms" | b"whatsapp" | b"ph" | b"text" => ctx::PHONE,
-        b"cvv" | b"cvc" | b"csc" | b"cvn" | b"cid" | b"verification" => ctx::CVV,
-        b"code" if prev == b"security" => ctx::CVV,
-        b"exp" | b"expiry" | b"expires" | b"expiration" | b"expiring" | b"expire" | b"expdate" => {
-            ctx::EXPIRY
-        }
-        b"thru" | b"through" if prev == b"valid" || prev == b"good" => ctx::EXPIRY,
-        b"routing" | b"aba" | b"rtn" | b"transit" => ctx::ROUTING,
-        b"account" | b"accounts" | b"acct" | b"acc" | b"checking" | b"savings" => ctx::ACCOUNT,
-        b"bank" => ctx::ACCOUNT | ctx::SWIFT,
-        b"passport" | b"passports" => ctx::PASSPORT,
-        b"secret" | b"aws" | b"secretaccesskey" | b"secretkey" => ctx::AWS_SECRET,
-        b"pin" | b"pins" | b"pincode" => ctx::PIN,
-        b"swift" | b"bic" => ctx::SWIFT,
-        b"sin" | b"nas" => ctx::SIN,
-        b"nhs" => ctx::NHS,
-        b"age" | b"aged" => ctx::AGE,
-        _ => 0,
-    }
-}
+/// Context keywords: a word, or two words (the second following the first with at most two
+/// bytes between them), and the kinds they give.
+const KEYWORDS: &[(&str, u32)] = &[
+    ("ssn", ctx::SSN),
+    ("ssns", ctx::SSN),
+    ("socsec", ctx::SSN),
+    ("social security", ctx::SSN),
+    ("social insurance", ctx::SIN),
+    ("sin", ctx::SIN),
+    ("nas", ctx::SIN),
+    ("itin", ctx::ITIN),
+    ("tin", ctx::ITIN),
+    ("taxpayer", ctx::ITIN | ctx::UTR),
+    ("tax reference", ctx::UTR),
+    ("utr", ctx::UTR),
+    ("phone", ctx::PHONE),
+    ("phones", ctx::PHONE),
+    ("telephone", ctx::PHONE),
+    ("tel", ctx::PHONE),
+    ("mobile", ctx::PHONE),
+    ("cell", ctx::PHONE),
+    ("cellphone", ctx::PHONE),
+    ("fax", ctx::PHONE),
+    ("call", ctx::PHONE),
+    ("contact", ctx::PHONE),
+    ("sms", ctx::PHONE),
+    ("whatsapp", ctx::PHONE),
+    ("ph", ctx::PHONE),
+    ("text", ctx::PHONE),
+    ("cvv", ctx::CVV),
+    ("cvc", ctx::CVV),
+    ("csc", ctx::CVV),
+    ("cvn", ctx::CVV),
+    ("cid", ctx::CVV),
+    ("verification", ctx::CVV),
+    ("security code", ctx::CVV),
+    ("exp", ctx::EXPIRY),
+    ("expiry", ctx::EXPIRY),
+    ("expires", ctx::EXPIRY),
+    ("expiration", ctx::EXPIRY),
+    ("expiring", ctx::EXPIRY),
+    ("expire", ctx::EXPIRY),
+    ("expdate", ctx::EXPIRY),
+    ("valid thru", ctx::EXPIRY),
+    ("good thru", ctx::EXPIRY),
+    ("valid through", ctx::EXPIRY),
+    ("good through", ctx::EXPIRY),
+    ("routing", ctx::ROUTING),
+    ("aba", ctx::ROUTING),
+    ("rtn", ctx::ROUTING),
+    ("transit", ctx::ROUTING),
+    ("account", ctx::ACCOUNT),
+    ("accounts", ctx::ACCOUNT),
+    ("acct", ctx::ACCOUNT),
+    ("acc", ctx::ACCOUNT),
+    ("checking", ctx::ACCOUNT),
+    ("savings", ctx::ACCOUNT),
+    ("bank", ctx::ACCOUNT | ctx::SWIFT),
+    ("passport", ctx::PASSPORT),
+    ("passports", ctx::PASSPORT),
+    ("secret", ctx::AWS_SECRET),
+    ("aws", ctx::AWS_SECRET),
+    ("secretaccesskey", ctx::AWS_SECRET),
+    ("secretkey", ctx::AWS_SECRET),
+    ("pin", ctx::PIN),
+    ("pins", ctx::PIN),
+    ("pincode", ctx::PIN),
+    ("swift", ctx::SWIFT),
+    ("bic", ctx::SWIFT),
+    ("nhs", ctx::NHS),
+    ("age", ctx::AGE),
+    ("aged", ctx::AGE),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Key {
@@ -147,16 +215,101 @@ enum Key {
     Username,
 }
 
-fn pair_key(word: &[u8], prev: &[u8], adjacent: bool) -> Option<Key> {
-    match word {
-        // Not `pass`: "boarding pass: 12A".
-        b"password" | b"passwd" | b"pwd" | b"passcode" | b"passphrase" | b"pw" => {
-            Some(Key::Password)
+/// Keys of `key: value` pairs. Not `pass`: "boarding pass: 12A". Two-word keys need the words
+/// right next to each other (`user_name`, `user name`, `login-id`).
+const KEYS: &[(&str, Key)] = &[
+    ("password", Key::Password),
+    ("passwd", Key::Password),
+    ("pwd", Key::Password),
+    ("passcode", Key::Password),
+    ("passphrase", Key::Password),
+    ("pw", Key::Password),
+    ("username", Key::Username),
+    ("userid", Key::Username),
+    ("uname", Key::Username),
+    ("user name", Key::Username),
+    ("user id", Key::Username),
+    ("login name", Key::Username),
+    ("login id", Key::Username),
+];
+
+/// The last word of a keyword or key.
+const fn last_word(entry: &str) -> &[u8] {
+    let bytes = entry.as_bytes();
+    let mut i = bytes.len();
+    while i > 0 {
+        if bytes[i - 1] == b' ' {
+            return bytes.split_at(i).1;
         }
-        b"username" | b"userid" | b"uname" => Some(Key::Username),
-        b"name" | b"id" if adjacent && (prev == b"user" || prev == b"login") => Some(Key::Username),
-        _ => None,
+        i -= 1;
     }
+    bytes
+}
+
+/// A slot of the word filter, from a word's first two bytes, last byte (lowercased) and length.
+const fn bloom_slot(word: &[u8], lowercase: bool) -> usize {
+    const fn fold(c: u8, lowercase: bool) -> u8 {
+        if lowercase { c.to_ascii_lowercase() } else { c }
+    }
+    let len = word.len();
+    let second = if len > 1 { fold(word[1], lowercase) } else { 0 };
+    let key = (fold(word[0], lowercase) as u64)
+        | (second as u64) << 8
+        | (fold(word[len - 1], lowercase) as u64) << 16
+        | (len as u64) << 24;
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize
+}
+
+/// A bit per slot that some keyword's (last) word occupies: most words are rejected with one
+/// lookup, without lowercasing or comparing.
+const BLOOM: [u64; 32] = {
+    let mut bits = [0u64; 32];
+    let mut i = 0;
+    while i < KEYWORDS.len() + KEYS.len() {
+        let word = if i < KEYWORDS.len() {
+            last_word(KEYWORDS[i].0)
+        } else {
+            last_word(KEYS[i - KEYWORDS.len()].0)
+        };
+        let slot = bloom_slot(word, false);
+        bits[slot / 64] |= 1 << (slot % 64);
+        i += 1;
+    }
+    bits
+};
+
+fn maybe_keyword(word: &[u8]) -> bool {
+    let slot = bloom_slot(word, true);
+    BLOOM[slot / 64] & (1 << (slot % 64)) != 0
+}
+
+/// Whether `word` (and, for two-word entries, `prev`) is `entry`, ignoring ASCII case.
+fn is_entry(entry: &str, word: &[u8], prev: &[u8]) -> bool {
+    let entry = entry.as_bytes();
+    let Some(head_len) = entry.len().checked_sub(word.len()) else {
+        return false;
+    };
+    if !entry[head_len..].eq_ignore_ascii_case(word) {
+        return false;
+    }
+    match head_len {
+        0 => true,
+        _ => entry[head_len - 1] == b' ' && entry[..head_len - 1].eq_ignore_ascii_case(prev),
+    }
+}
+
+/// Keyword kinds of `word`, given the word just before it (empty when not adjacent).
+fn keyword_kind(word: &[u8], prev: &[u8]) -> u32 {
+    KEYWORDS
+        .iter()
+        .filter(|(entry, _)| is_entry(entry, word, prev))
+        .fold(0, |kinds, (_, kind)| kinds | kind)
+}
+
+fn pair_key(word: &[u8], prev: &[u8], adjacent: bool) -> Option<Key> {
+    KEYS.iter()
+        .find(|(entry, _)| (adjacent || !entry.contains(' ')) && is_entry(entry, word, prev))
+        .map(|&(_, key)| key)
 }
 
 impl Scanner<'_> {
@@ -171,45 +324,44 @@ impl Scanner<'_> {
         }
     }
 
-    /// Pass 1: context keywords and `key: value` pairs.
-    fn keywords_and_pairs(&mut self) {
+    /// Context keywords and `key: value` keys among the words (ASCII letter runs) of the token
+    /// `b[start..end]`; `prev` is the previous word.
+    fn words(&mut self, start: usize, end: usize, prev: &mut (usize, usize)) {
         let b = self.b;
-        let mut prev = [0u8; 16];
-        let mut prev_len = 0usize;
-        let mut prev_end = usize::MAX;
-        let mut i = 0;
-        while i < b.len() {
+        let mut i = start;
+        while i < end {
             if !b[i].is_ascii_alphabetic() {
                 i += 1;
                 continue;
             }
-            let start = i;
-            while i < b.len() && b[i].is_ascii_alphabetic() {
+            let word_start = i;
+            while i < end && b[i].is_ascii_alphabetic() {
                 i += 1;
             }
-            let len = i - start;
-            if len > 16 {
-                prev_len = 0;
-                continue;
-            }
-            let mut word = [0u8; 16];
-            for (w, c) in word.iter_mut().zip(&b[start..i]) {
-                *w = c.to_ascii_lowercase();
-            }
-            let word = &word[..len];
-            let adjacent = prev_end != usize::MAX && start - prev_end <= 2;
-            let before: &[u8] = if adjacent { &prev[..prev_len] } else { b"" };
+            self.word(word_start, i, prev);
+        }
+    }
+
+    /// One word, `b[start..end]` (ASCII letters).
+    fn word(&mut self, start: usize, end: usize, prev: &mut (usize, usize)) {
+        let b = self.b;
+        let word = &b[start..end];
+        if maybe_keyword(word) {
+            let gap = start - prev.1;
+            let before: &[u8] = if prev.1 > 0 && gap <= 2 {
+                &b[prev.0..prev.1]
+            } else {
+                b""
+            };
             let kind = keyword_kind(word, before);
             if kind != 0 {
-                self.keywords.push(Keyword { end: i, kind });
+                self.keywords.push(Keyword { end, kind });
             }
-            if let Some(key) = pair_key(word, before, start.saturating_sub(prev_end) <= 1) {
-                self.pair_value(i, key);
+            if let Some(key) = pair_key(word, before, gap <= 1) {
+                self.pair_value(end, key);
             }
-            prev[..len].copy_from_slice(word);
-            prev_len = len;
-            prev_end = i;
         }
+        *prev = (start, end);
     }
 
     /// The value after a key ending at `at`: `password: x`, `pwd="x"`, `"password": "x"`,
@@ -304,11 +456,11 @@ impl Scanner<'_> {
         self.contexts(pos, WINDOW, mask).next().is_some()
     }
 
-    /// Pass 2a: e-mail addresses around each `@`.
+    /// Pass 1a: e-mail addresses around each `@`.
     fn emails(&mut self) {
         let b = self.b;
         let mut from = 0;
-        while let Some(off) = b[from..].iter().position(|&c| c == b'@') {
+        while let Some(off) = memchr::memchr(b'@', &b[from..]) {
             let at = from + off;
             from = at + 1;
             // Internationalised local parts (`zoë@…`) are taken whole: bytes >= 0x80.
@@ -340,7 +492,7 @@ impl Scanner<'_> {
         }
     }
 
-    /// Pass 2b: URLs with a scheme (`https://…`) or starting with `www.`.
+    /// Pass 1b: URLs with a scheme (`https://…`) or starting with `www.`.
     fn urls(&mut self) {
         const SCHEMES: [&[u8]; 9] = [
             b"http", b"https", b"ftp", b"ftps", b"sftp", b"ws", b"wss", b"ssh", b"git",
@@ -348,6 +500,11 @@ impl Scanner<'_> {
         let b = self.b;
         let mut i = 0;
         while i + 3 < b.len() {
+            // Jump to the next `:` or `w` (the only bytes a URL candidate starts at here).
+            match memchr::memchr3(b':', b'w', b'W', &b[i..b.len() - 3]) {
+                Some(off) => i += off,
+                None => break,
+            }
             let (start, host_start) = if &b[i..i + 3] == b"://" {
                 let mut s = i;
                 while s > 0 && b[s - 1].is_ascii_alphabetic() && i - s < 6 {
@@ -368,9 +525,10 @@ impl Scanner<'_> {
                 continue;
             };
             let mut end = host_start;
-            while end < b.len() && is_url_char(b[end]) {
+            while end < b.len() && is_url_char(b[end]) && end - start < MAX_URL {
                 end += 1;
             }
+            let run_end = end;
             // Trailing punctuation belongs to the sentence, and so does an unbalanced `)`.
             loop {
                 match b.get(end.wrapping_sub(1)) {
@@ -417,36 +575,52 @@ impl Scanner<'_> {
                 self.push(start, end, PiiType::URL, 1);
                 i = end;
             } else {
-                i = host_start.max(i + 1);
+                // Not again inside the same run: keeps `www.1,www.1,…` linear.
+                i = run_end.max(i + 1);
             }
         }
     }
 
-    /// Pass 3: alphanumeric tokens.
+    /// Pass 2: alphanumeric tokens, their keywords first.
     fn tokens(&mut self) {
         let b = self.b;
+        let mut prev_word = (0, 0);
         let mut i = 0;
         while i < b.len() {
-            if !is_alnum(b[i]) || (i > 0 && is_alnum(b[i - 1])) {
+            if CLASS[usize::from(b[i])] == 0 || (i > 0 && CLASS[usize::from(b[i - 1])] != 0) {
                 i += 1;
                 continue;
             }
             let start = i;
             let mut end = i;
-            while end < b.len() && is_alnum(b[end]) {
+            let mut class = 0;
+            while end < b.len() && CLASS[usize::from(b[end])] != 0 {
+                class |= CLASS[usize::from(b[end])];
                 end += 1;
             }
-            i = self.token(start, end).max(end);
+            // Keywords first: a candidate's context is what comes before it.
+            if class & DIGIT == 0 {
+                self.word(start, end, &mut prev_word);
+            } else if class != DIGIT {
+                self.words(start, end, &mut prev_word);
+            }
+            i = self.token(start, end, class).max(end);
         }
     }
 
     /// Classifies the token `b[start..end]`; returns where scanning goes on.
-    fn token(&mut self, start: usize, end: usize) -> usize {
+    fn token(&mut self, start: usize, end: usize, class: u8) -> usize {
         let b = self.b;
         let tok = &b[start..end];
         let next = b.get(end).copied().unwrap_or(0);
-        // AWS secret keys: 40 base64 characters, after a context keyword.
-        if !(start > 0 && is_base64(b[start - 1])) {
+        let lower = class & (LOWER_HEX | LOWER) != 0;
+        let upper = class & (UPPER_HEX | UPPER) != 0;
+        let non_hex = class & (LOWER | UPPER) != 0;
+        // AWS secret keys: 40 base64 characters, after a context keyword. A run of 40 is one
+        // token, or goes on with `/` or `+`.
+        if (tok.len() == 40 || next == b'/' || next == b'+')
+            && !(start > 0 && is_base64(b[start - 1]))
+        {
             let mut run = start;
             while run < b.len() && is_base64(b[run]) && run - start <= 40 {
                 run += 1;
@@ -481,7 +655,7 @@ impl Scanner<'_> {
             && b[start - 2].is_ascii_hexdigit();
         if !inside_run
             && tok.len() <= 4
-            && tok.iter().all(u8::is_ascii_hexdigit)
+            && !non_hex
             && (matches!(next, b':' | b'-' | b'.') || after_double_colon)
         {
             if let Some(stop) = self.mac(start) {
@@ -495,16 +669,22 @@ impl Scanner<'_> {
                 } else {
                     start
                 };
-                if let Some(stop) = self.ipv6(from) {
-                    return stop;
+                match self.ipv6(from) {
+                    Ok(stop) => return stop,
+                    Err(skip) if skip > end => return skip,
+                    Err(_) => {}
                 }
             }
         }
-        if tok.iter().all(u8::is_ascii_digit) {
+        if !lower && !upper {
             if next.is_ascii_alphabetic() {
                 return end;
             }
             return self.digit_sequence(start);
+        }
+        // The codes below are uppercase letters and digits.
+        if lower {
+            return end;
         }
         self.code(start, end)
     }
@@ -634,7 +814,9 @@ impl Scanner<'_> {
     }
 
     /// An IPv6 address starting at `start`.
-    fn ipv6(&mut self, start: usize) -> Option<usize> {
+    /// An IPv6 address starting at `start`: `Ok(end)`; or, where there is none, `Err(skip)`:
+    /// the end of a colon run not to look into again (`12:30:45`, `a::b::c`), or 0.
+    fn ipv6(&mut self, start: usize) -> Result<usize, usize> {
         let b = self.b;
         let mut end = start;
         while end < b.len()
@@ -643,24 +825,29 @@ impl Scanner<'_> {
         {
             end += 1;
         }
+        let run = &b[start..end];
+        let skip = if run.iter().filter(|&&c| c == b':').count() >= 2 {
+            end
+        } else {
+            0
+        };
         if end < b.len() && is_alnum(b[end]) {
-            return None;
+            return Err(skip);
         }
         // Trailing `:` or `.` belong to the sentence.
         while end > start && matches!(b[end - 1], b':' | b'.') && !b[..end].ends_with(b"::") {
             end -= 1;
         }
-        let s = std::str::from_utf8(&b[start..end]).ok()?;
-        let colons = s.bytes().filter(|&c| c == b':').count();
-        if colons < 2 || s.parse::<std::net::Ipv6Addr>().is_err() {
-            return None;
-        }
+        let s = &b[start..end];
+        let colons = s.iter().filter(|&&c| c == b':').count();
+        let parsed = std::str::from_utf8(s).is_ok_and(|s| s.parse::<std::net::Ipv6Addr>().is_ok());
         // `::` alone (the unspecified address) says nothing.
-        if s.bytes().all(|c| c == b':' || c == b'0') && s.len() < 4 {
-            return None;
+        let unspecified = s.iter().all(|&c| c == b':' || c == b'0') && s.len() < 4;
+        if colons < 2 || !parsed || unspecified {
+            return Err(skip);
         }
         self.push(start, end, PiiType::IP_ADDRESS, 1);
-        Some(end)
+        Ok(end)
     }
 
     /// Runs of digit groups (`4111 1111 1111 1111`, `(555) 123-4567`, `192.168.0.1`, `12/27`)
@@ -992,12 +1179,59 @@ fn resolve(mut hits: Vec<Hit>) -> Vec<Hit> {
         return hits;
     }
     hits.sort_by_key(|h| (std::cmp::Reverse(h.end - h.start), h.rank, h.start));
-    let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
+    // The kept hits by start. They never overlap, so the only one that can overlap a candidate
+    // is the last one starting before the candidate ends.
+    let mut kept: std::collections::BTreeMap<usize, Hit> = std::collections::BTreeMap::new();
     for hit in hits {
-        if !kept.iter().any(|k| k.start < hit.end && hit.start < k.end) {
-            kept.push(hit);
+        let overlaps = kept
+            .range(..hit.end)
+            .next_back()
+            .is_some_and(|(_, k)| k.end > hit.start);
+        if !overlaps {
+            kept.insert(hit.start, hit);
         }
     }
-    kept.sort_by_key(|h| h.start);
-    kept
+    kept.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_keyword_passes_the_filter() {
+        for (entry, _) in KEYWORDS {
+            let word = last_word(entry);
+            assert!(maybe_keyword(word), "{entry}");
+            assert!(maybe_keyword(&word.to_ascii_uppercase()), "{entry}");
+        }
+        for (entry, _) in KEYS {
+            assert!(maybe_keyword(last_word(entry)), "{entry}");
+        }
+        assert_eq!(keyword_kind(b"Security", b"SOCIAL"), ctx::SSN);
+        assert_eq!(keyword_kind(b"security", b""), 0);
+        assert_eq!(keyword_kind(b"bank", b""), ctx::ACCOUNT | ctx::SWIFT);
+        assert_eq!(keyword_kind(b"ban", b""), 0);
+        assert_eq!(pair_key(b"name", b"user", true), Some(Key::Username));
+        assert_eq!(pair_key(b"name", b"user", false), None);
+        assert_eq!(pair_key(b"name", b"", true), None);
+    }
+
+    #[test]
+    fn the_filter_rejects_most_other_words() {
+        let prose = "the quick brown fox jumps over lazy dog while people walk their dogs along \
+            river banks under bright summer skies and children play games near old mills where \
+            farmers once ground wheat into flour for bread that fed whole villages through long \
+            winters before modern machines changed everything about how food reaches tables today";
+        let words: Vec<&str> = prose.split_whitespace().collect();
+        let passed: Vec<&&str> = words
+            .iter()
+            .filter(|w| maybe_keyword(w.as_bytes()))
+            .collect();
+        assert!(
+            passed.len() * 10 <= words.len(),
+            "{passed:?} of {} passed",
+            words.len()
+        );
+    }
 }

@@ -81,7 +81,8 @@ pub fn aba_routing(d: &[u8]) -> bool {
 }
 
 /// US social security number rules: area not 000, 666 or 900-999; group not 00; serial not
-/// 0000; and not one of the numbers published in advertising.
+/// 0000. Numbers famous from advertising (078-05-1120, 123-45-6789) are still reported: a
+/// guardrail should treat what a user offers as an SSN as one.
 pub fn ssn(d: &[u8]) -> bool {
     if d.len() != 9 {
         return false;
@@ -89,8 +90,7 @@ pub fn ssn(d: &[u8]) -> bool {
     let area = prefix_num(d, 3);
     let group = prefix_num(&d[3..], 2);
     let serial = prefix_num(&d[5..], 4);
-    let known_fake = matches!(d, b"078051120" | b"219099999" | b"123456789");
-    area != 0 && area != 666 && area < 900 && group != 0 && serial != 0 && !known_fake
+    area != 0 && area != 666 && area < 900 && group != 0 && serial != 0
 }
 
 /// US individual taxpayer identification number: 9xx, group 50-65, 70-88, 90-92 or 94-99.
@@ -373,7 +373,8 @@ mod tests {
         assert!(!ssn(b"912345678"));
         assert!(!ssn(b"536008765"));
         assert!(!ssn(b"536220000"));
-        assert!(!ssn(b"078051120"));
+        assert!(ssn(b"078051120"));
+        assert!(ssn(b"123456789"));
         assert!(itin(b"912781234"));
         assert!(itin(b"900701234"));
         assert!(!itin(b"912891234"));

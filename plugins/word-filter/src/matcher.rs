@@ -76,20 +76,43 @@ impl Tokens {
         let mut spaced = false;
         let mut i = 0;
         while i < bytes.len() {
-            let (c, len) = char_at(text, i);
-            if c.is_whitespace() {
-                spaced = true;
-                i += len;
-                continue;
-            }
+            let b = bytes[i];
             let start = i;
             let lower_start = tokens.lower.len();
-            push_lower(&mut tokens.lower, c);
-            i += len;
-            if is_word_char(c) {
+            let word = if b < 0x80 {
+                // ASCII fast path (`char::is_whitespace` on ASCII is exactly these).
+                if matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+                    spaced = true;
+                    i += 1;
+                    continue;
+                }
+                tokens.lower.push(b.to_ascii_lowercase() as char);
+                i += 1;
+                b.is_ascii_alphanumeric() || b == b'_'
+            } else {
+                let (c, len) = char_at(text, i);
+                if c.is_whitespace() {
+                    spaced = true;
+                    i += len;
+                    continue;
+                }
+                push_lower(&mut tokens.lower, c);
+                i += len;
+                is_word_char(c)
+            };
+            if word {
+                // ASCII fast path, most text: the run is copied at once, then lowercased in place.
+                let run_start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                if i > run_start {
+                    let at = tokens.lower.len();
+                    tokens.lower.push_str(&text[run_start..i]);
+                    tokens.lower[at..].make_ascii_lowercase();
+                }
                 while i < bytes.len() {
                     let b = bytes[i];
-                    // ASCII fast path: most text is.
                     if b < 0x80 {
                         if !(b.is_ascii_alphanumeric() || b == b'_') {
                             break;
@@ -118,7 +141,8 @@ impl Tokens {
         tokens
     }
 
-    fn lower(&self, token: &Token) -> &str {
+    /// The lowercased form of `token`.
+    pub fn lower(&self, token: &Token) -> &str {
         &self.lower[token.lower_start..token.lower_end]
     }
 }
@@ -133,9 +157,12 @@ fn char_at(text: &str, i: usize) -> (char, usize) {
     (c, c.len_utf8())
 }
 
+/// Appends `c` lowercased; typographic apostrophes (’ ‘) compare as `'`.
 fn push_lower(out: &mut String, c: char) {
     if c.is_ascii() {
         out.push(c.to_ascii_lowercase());
+    } else if matches!(c, '\u{2018}' | '\u{2019}') {
+        out.push('\'');
     } else {
         out.extend(c.to_lowercase());
     }
@@ -154,6 +181,35 @@ struct Pattern {
 pub struct Matcher {
     patterns: Vec<Pattern>,
     by_first: FxMap<String, Vec<u32>>,
+    /// A bit per [`filter_slot`] of the patterns' first tokens: most tokens of a text are
+    /// rejected by one bit test, without hashing.
+    filter: Filter,
+}
+
+/// 2 Kib, one bit per slot.
+#[derive(Debug, Clone, Default)]
+struct Filter([u64; 32]);
+
+impl Filter {
+    /// A slot from a lowercased token's first two bytes, last byte and length.
+    fn slot(token: &[u8]) -> usize {
+        let len = token.len();
+        let key = u64::from(token[0])
+            | u64::from(token[len.min(2) - 1]) << 8
+            | u64::from(token[len - 1]) << 16
+            | (len as u64) << 24;
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize
+    }
+
+    fn insert(&mut self, token: &str) {
+        let slot = Self::slot(token.as_bytes());
+        self.0[slot / 64] |= 1 << (slot % 64);
+    }
+
+    fn may_contain(&self, token: &str) -> bool {
+        let slot = Self::slot(token.as_bytes());
+        self.0[slot / 64] & (1 << (slot % 64)) != 0
+    }
 }
 
 /// A match: the pattern's id and the byte range it covers.
@@ -167,6 +223,19 @@ pub struct Match {
 impl Matcher {
     /// Adds `phrase` under `id`; returns false (and adds nothing) when it has no tokens.
     pub fn add(&mut self, phrase: &str, id: u32) -> bool {
+        // One word (most entries): no need to cut it.
+        if !phrase.is_empty() && phrase.chars().all(is_word_char) {
+            let mut lower = String::with_capacity(phrase.len());
+            phrase.chars().for_each(|c| push_lower(&mut lower, c));
+            let index = self.patterns.len() as u32;
+            self.filter.insert(&lower);
+            self.by_first.entry(lower.clone()).or_default().push(index);
+            self.patterns.push(Pattern {
+                tokens: vec![(lower, false)],
+                id,
+            });
+            return true;
+        }
         let cut = Tokens::new(phrase);
         if cut.tokens.is_empty() {
             return false;
@@ -177,6 +246,7 @@ impl Matcher {
             .map(|t| (cut.lower(t).to_owned(), t.spaced))
             .collect();
         let index = self.patterns.len() as u32;
+        self.filter.insert(&tokens[0].0);
         self.by_first
             .entry(tokens[0].0.clone())
             .or_default()
@@ -202,7 +272,11 @@ impl Matcher {
         }
         let all = &tokens.tokens;
         for (i, token) in all.iter().enumerate() {
-            let Some(candidates) = self.by_first.get(tokens.lower(token)) else {
+            let lower = tokens.lower(token);
+            if !self.filter.may_contain(lower) {
+                continue;
+            }
+            let Some(candidates) = self.by_first.get(lower) else {
                 continue;
             };
             for &index in candidates {
@@ -286,6 +360,15 @@ mod tests {
         assert!(find(&["cafe"], "cafe\u{301}").is_empty());
         // Scripts without spaces match as whole runs only.
         assert_eq!(find(&["東京"], "東京 へ"), [(0, "東京".into())]);
+    }
+
+    #[test]
+    fn apostrophes_compare_alike() {
+        assert_eq!(
+            find(&["don't"], "I DON’T and I don't"),
+            [(0, "DON’T".into()), (0, "don't".into())]
+        );
+        assert_eq!(find(&["can’t"], "can't"), [(0, "can't".into())]);
     }
 
     #[test]

@@ -1,112 +1,73 @@
-//! The managed `PROFANITY` list (`profanity.txt`), expanded with inflections once per instance.
+//! The managed `PROFANITY` list (`profanity.txt`). `build.rs` expands it with inflections at
+//! compile time: single words go into a static hash table (no set-up per instance), the few
+//! phrases into a small matcher built on first use.
 
 use std::sync::OnceLock;
 
-use crate::matcher::Matcher;
+use crate::expand::word_hash;
+use crate::matcher::{Match, Matcher, Tokens};
 
+#[cfg(test)]
 const LIST: &str = include_str!("profanity.txt");
 
-/// Every word and phrase of the list, inflections included, lowercased.
-pub fn entries() -> Vec<String> {
-    let mut out = Vec::new();
-    for line in LIST.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        match line.strip_suffix(" *") {
-            Some(base) => {
-                let base = base.trim();
-                let (head, last) = match base.rsplit_once(' ') {
-                    Some((head, last)) => (format!("{head} "), last),
-                    None => (String::new(), base),
-                };
-                for form in inflections(last) {
-                    out.push(format!("{head}{form}"));
-                }
-            }
-            None => out.push(line.to_owned()),
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
+mod table {
+    include!(concat!(env!("OUT_DIR"), "/profanity_table.rs"));
 }
 
-/// A word and its common inflections.
-pub fn inflections(word: &str) -> Vec<String> {
-    let w = word.to_lowercase();
-    let mut forms = vec![w.clone()];
-    let bytes = w.as_bytes();
-    let n = bytes.len();
-    let vowel = |c: u8| b"aeiou".contains(&c);
-    let last = bytes[n - 1];
-    // Plural / third person.
-    if w.ends_with('s')
-        || w.ends_with("sh")
-        || w.ends_with("ch")
-        || w.ends_with('x')
-        || w.ends_with('z')
-    {
-        forms.push(format!("{w}es"));
-    } else if last == b'y' && n > 1 && !vowel(bytes[n - 2]) {
-        forms.push(format!("{}ies", &w[..n - 1]));
-    } else {
-        forms.push(format!("{w}s"));
-    }
-    if last == b'e' {
-        let stem = &w[..n - 1];
-        forms.extend([
-            format!("{w}d"),
-            format!("{stem}ing"),
-            format!("{w}r"),
-            format!("{w}rs"),
-        ]);
-    } else {
-        forms.extend([
-            format!("{w}ed"),
-            format!("{w}ing"),
-            format!("{w}er"),
-            format!("{w}ers"),
-        ]);
-        // The clipped `-in` (fuckin) only for longer stems: `cum` + `in` is a spice.
-        if n >= 4 {
-            forms.push(format!("{w}in"));
-        }
-        // Doubling after a single vowel: shit → shitty, shitting; cum → cumming.
-        let cvc = n >= 3
-            && !vowel(last)
-            && !b"wxy".contains(&last)
-            && vowel(bytes[n - 2])
-            && !vowel(bytes[n - 3]);
-        if cvc && n <= 5 {
-            let d = last as char;
-            forms.extend([
-                format!("{w}{d}ed"),
-                format!("{w}{d}ing"),
-                format!("{w}{d}er"),
-                format!("{w}{d}ers"),
-                format!("{w}{d}y"),
-            ]);
+/// Whether `lower` (a lowercased token) is one of the list's words.
+pub fn is_word(lower: &str) -> bool {
+    let mask = table::TABLE.len() - 1;
+    let mut slot = (word_hash(lower.as_bytes()) & mask as u64) as usize;
+    loop {
+        match table::TABLE[slot] {
+            0 => return false,
+            index if table::WORDS[usize::from(index) - 1] == lower => return true,
+            _ => slot = (slot + 1) & mask,
         }
     }
-    forms
 }
 
-/// The list as a matcher (ids are meaningless: every match is `PROFANITY`).
-pub fn matcher() -> &'static Matcher {
-    static MATCHER: OnceLock<Matcher> = OnceLock::new();
-    MATCHER.get_or_init(|| {
+/// The list's phrases as a matcher.
+fn phrases() -> &'static Matcher {
+    static PHRASES: OnceLock<Matcher> = OnceLock::new();
+    PHRASES.get_or_init(|| {
         let mut matcher = Matcher::default();
-        for entry in entries() {
-            matcher.add(&entry, 0);
+        for phrase in table::PHRASES {
+            matcher.add(phrase, 0);
         }
         matcher
     })
 }
 
+/// Every match of the list in `tokens` (words and phrases; they may overlap).
+pub fn find(tokens: &Tokens, out: &mut Vec<Match>) {
+    for token in &tokens.tokens {
+        if is_word(tokens.lower(token)) {
+            out.push(Match {
+                id: 0,
+                start: token.start,
+                end: token.end,
+            });
+        }
+    }
+    phrases().find(tokens, out);
+}
+
+/// Every word and phrase of the list, inflections included, lowercased, sorted, once each.
+pub fn entries() -> Vec<String> {
+    let mut out: Vec<String> = table::WORDS
+        .iter()
+        .chain(table::PHRASES.iter())
+        .map(|s| (*s).to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::expand::inflections;
 
     #[test]
     fn the_list_has_a_few_hundred_base_entries_and_more_forms() {
@@ -153,6 +114,20 @@ mod tests {
         ] {
             assert!(!forms.iter().any(|f| f == innocent), "{innocent}");
         }
+    }
+
+    #[test]
+    fn the_static_table_is_the_expanded_list() {
+        let mut expanded = Vec::new();
+        crate::expand::for_each_entry(LIST, |e| expanded.push(e.to_lowercase()));
+        expanded.sort();
+        expanded.dedup();
+        assert_eq!(entries(), expanded);
+        for word in table::WORDS {
+            assert!(is_word(word), "{word}");
+        }
+        assert!(!is_word("hello"));
+        assert!(!is_word(""));
     }
 
     #[test]

@@ -217,3 +217,63 @@ fn timing_per_call_for_1kb() {
     println!("word-filter: {per_call:.1} µs per call for a 1 KiB text (native)");
     assert!(per_call < 2000.0, "{per_call} µs per call");
 }
+
+#[test]
+fn arbitrary_text_never_panics_and_spans_are_char_boundaries() {
+    let pieces = [
+        "a", "Z", "0", " ", "  ", "\n", "\t", "-", ".", "'", "_", "é", "ß", "İ", "ǅ", "東京", "—",
+        "\u{301}", "😀", "fuck", "FUCK", "shit", "son of a", "bitch", "cat", "c++", "project",
+        "falcon", "straße", "STRASSE",
+    ];
+    let config = json!({
+        "wordsConfig": [{"text": "project falcon"}, {"text": "c++"}, {"text": "İstanbul"}, {"text": "straße"}],
+        "managedWordListsConfig": [{"type": "PROFANITY"}]
+    });
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..3000 {
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let len = (next() % 40) as usize;
+        let text: String = (0..len)
+            .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+            .collect();
+        let a = WordFilter::assess(testkit::input(&[&text], config.clone())).unwrap();
+        for f in &a.findings {
+            let (start, end) = (f.span.start as usize, f.span.end as usize);
+            assert!(start < end && end <= text.len(), "{text:?}: {f:?}");
+            assert!(
+                text.is_char_boundary(start) && text.is_char_boundary(end),
+                "{text:?}: {f:?}"
+            );
+            if f.type_ == "PROFANITY" {
+                assert_eq!(&text[start..end], f.matched);
+            }
+        }
+    }
+}
+
+#[test]
+fn long_inputs_stay_linear() {
+    let config = json!({
+        "wordsConfig": [{"text": "a a a a b"}, {"text": "a"}],
+        "managedWordListsConfig": [{"type": "PROFANITY"}]
+    });
+    for text in [
+        "a ".repeat(300_000),
+        "fuck ".repeat(100_000),
+        "-".repeat(500_000),
+        "東".repeat(200_000),
+    ] {
+        let started = std::time::Instant::now();
+        WordFilter::assess(testkit::input(&[&text], config.clone())).unwrap();
+        assert!(
+            started.elapsed().as_secs_f64() < 5.0,
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
