@@ -32,7 +32,7 @@ pub mod guardrail {
             "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
         },
         pub_export_macro: true,
-        export_macro_name: "export_guardrail",
+        export_macro_name: "export",
         default_bindings_module: "mantle_sdk::bindings::guardrail",
     });
 }
@@ -50,7 +50,7 @@ pub mod tool {
             "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
         },
         pub_export_macro: true,
-        export_macro_name: "export_tool",
+        export_macro_name: "export",
         default_bindings_module: "mantle_sdk::bindings::tool",
     });
 }
@@ -68,7 +68,7 @@ pub mod chunker {
             "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
         },
         pub_export_macro: true,
-        export_macro_name: "export_chunker",
+        export_macro_name: "export",
         default_bindings_module: "mantle_sdk::bindings::chunker",
     });
 }
@@ -86,7 +86,7 @@ pub mod flow_node {
             "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
         },
         pub_export_macro: true,
-        export_macro_name: "export_flow_node",
+        export_macro_name: "export",
         default_bindings_module: "mantle_sdk::bindings::flow_node",
     });
 }

@@ -107,6 +107,24 @@ impl Finding {
         self
     }
 
+    /// What replaces the span when anonymizing: the explicit replacement, else `{name}` for a
+    /// `REGEX` finding with a name, else `{TYPE}` — the same rule the host applies.
+    ///
+    /// ```
+    /// use mantle_sdk::guardrail::{Finding, PolicyKind};
+    /// let email = Finding::new(PolicyKind::SensitiveInformation, "EMAIL", 0, 0, "a@b.io");
+    /// assert_eq!(email.replacement_text(), "{EMAIL}");
+    /// let ticket = Finding::new(PolicyKind::SensitiveInformation, "REGEX", 0, 0, "T-1").with_name("ticket");
+    /// assert_eq!(ticket.replacement_text(), "{ticket}");
+    /// ```
+    pub fn replacement_text(&self) -> String {
+        match (&self.replacement, &self.name) {
+            (Some(replacement), _) => replacement.clone(),
+            (None, Some(name)) if self.type_ == "REGEX" => format!("{{{name}}}"),
+            _ => format!("{{{}}}", self.type_),
+        }
+    }
+
     /// Sets a score and the threshold it was compared with (contextual grounding).
     pub fn with_score(mut self, score: f64, threshold: f64) -> Self {
         self.score = Some(score);

@@ -51,11 +51,43 @@ pub mod tool;
 
 pub use bindings::host::mantle::plugin::types::{PluginError, Span};
 
-// The export macros, one per world, at the crate root: `mantle_sdk::export_guardrail!(MyPolicy);`.
-pub use bindings::chunker::export_chunker;
-pub use bindings::flow_node::export_flow_node;
-pub use bindings::guardrail::export_guardrail;
-pub use bindings::tool::export_tool;
+/// Defines one world's export macro: the component exports on `wasm32`, and nothing elsewhere,
+/// so a plugin crate also builds natively for `cargo test` (a native `cdylib` cannot carry the
+/// component model's export names).
+macro_rules! export_macro {
+    ($(#[$doc:meta])* $name:ident, $world:ident) => {
+        $(#[$doc])*
+        #[macro_export]
+        macro_rules! $name {
+            ($ty:ident) => {
+                #[cfg(target_arch = "wasm32")]
+                $crate::bindings::$world::export!($ty with_types_in $crate::bindings::$world);
+            };
+        }
+    };
+}
+
+export_macro!(
+    /// Exports a [`guardrail::Guest`] implementation as the component's `guardrail` world:
+    /// `mantle_sdk::export_guardrail!(MyPolicy);`
+    export_guardrail,
+    guardrail
+);
+export_macro!(
+    /// Exports a [`tool::Guest`] implementation as the component's `tool` world.
+    export_tool,
+    tool
+);
+export_macro!(
+    /// Exports a [`chunker::Guest`] implementation as the component's `chunker` world.
+    export_chunker,
+    chunker
+);
+export_macro!(
+    /// Exports a [`flow_node::Guest`] implementation as the component's `flow-node` world.
+    export_flow_node,
+    flow_node
+);
 
 /// The WIT package version this SDK's bindings were generated from.
 pub const WIT_VERSION: &str = "0.1.0";

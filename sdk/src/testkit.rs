@@ -55,8 +55,8 @@ pub fn document(text: &str) -> Document {
     }
 }
 
-/// The texts of `request` with every anonymizing finding replaced by its replacement
-/// (`{TYPE}` by default), as the host would rewrite them.
+/// The texts of `request` with every anonymizing finding replaced by its
+/// [`Finding::replacement_text`], as the host rewrites them.
 pub fn anonymized(request: &AssessRequest, findings: &[Finding]) -> Vec<String> {
     request
         .content
@@ -76,10 +76,7 @@ pub fn anonymized(request: &AssessRequest, findings: &[Finding]) -> Vec<String> 
                     continue;
                 }
                 out.push_str(&block.text[at..start]);
-                match &finding.replacement {
-                    Some(replacement) => out.push_str(replacement),
-                    None => out.push_str(&format!("{{{}}}", finding.type_)),
-                }
+                out.push_str(&finding.replacement_text());
                 at = end;
             }
             out.push_str(&block.text[at..]);
