@@ -1,1 +1,3 @@
+mod models;
+
 fn main(){}

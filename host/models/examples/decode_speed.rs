@@ -1,0 +1,46 @@
+//! Prefill and decode throughput of the default generation model.
+//!
+//! `cargo run -p mantle-models --release --example decode_speed [-- <gguf> <new tokens>]`
+
+use std::time::Instant;
+
+use mantle_models::{LlamaModel, Sampler, model_dir};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().map_or_else(model_dir::smollm2_path, Into::into);
+    let n_new: usize = args.next().map_or(Ok(128), |a| a.parse())?;
+    let t = Instant::now();
+    let model = LlamaModel::load(&path)?;
+    println!(
+        "loaded {} in {:.2?} ({:?})",
+        path.display(),
+        t.elapsed(),
+        model.weight_types()
+    );
+    let prompt = model
+        .tokenizer()
+        .encode("Once upon a time, in a small village at the edge of a great forest,")?;
+    let mut sampler = Sampler::greedy();
+    let mut cache = model.new_cache();
+    let t = Instant::now();
+    let mut logits = model.forward(&prompt, &mut cache)?;
+    let prefill = t.elapsed();
+    // Warm-up token so page faults and thread start-up are not counted.
+    let mut next = sampler.sample(&logits);
+    logits = model.forward(&[next], &mut cache)?;
+    let t = Instant::now();
+    for _ in 0..n_new {
+        next = sampler.sample(&logits);
+        logits = model.forward(&[next], &mut cache)?;
+    }
+    let decode = t.elapsed();
+    println!(
+        "prefill {} tokens: {:.1} tok/s; decode {n_new} tokens: {:.1} tok/s ({} threads)",
+        prompt.len(),
+        prompt.len() as f64 / prefill.as_secs_f64(),
+        n_new as f64 / decode.as_secs_f64(),
+        rayon::current_num_threads()
+    );
+    Ok(())
+}

@@ -1,0 +1,314 @@
+//! Dot products of one encoded weight row with an f32 activation vector.
+//!
+//! Weights are expanded inside the kernel and multiplied in f32, so results match "dequantize
+//! to f32, then matmul" up to summation order (activations are never quantized).
+
+use super::codec::{dequantize_block, f16_at};
+use super::{GgmlType, QK};
+
+/// Per-32-element sums of an activation vector; Q4_1's offset term needs `m * sum(x)` per block.
+pub(crate) fn block_sums(x: &[f32]) -> Vec<f32> {
+    x.chunks(QK).map(|c| c.iter().sum()).collect()
+}
+
+/// `row · x` for one encoded row. `xsum` must be `block_sums(x)` when `ty` is Q4_1 (it may be
+/// empty otherwise).
+pub fn dot_row(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        match ty {
+            GgmlType::Q4_1 => return simd::dot_q4_1(row, x, xsum),
+            GgmlType::Q8_0 => return simd::dot_q8_0(row, x),
+            GgmlType::F32 => return simd::dot_f32(row, x),
+            _ => {}
+        }
+    }
+    dot_row_scalar(ty, row, x, xsum)
+}
+
+pub(crate) fn dot_row_scalar(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+    match ty {
+        GgmlType::Q4_1 => dot_q4_1_scalar(row, x, xsum),
+        GgmlType::Q8_0 => dot_q8_0_scalar(row, x),
+        _ => dot_generic(ty, row, x),
+    }
+}
+
+fn dot_q4_1_scalar(row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+    let mut total = 0.0f32;
+    for ((b, xs), s) in row.chunks_exact(20).zip(x.chunks_exact(QK)).zip(xsum) {
+        let d = f16_at(b, 0);
+        let m = f16_at(b, 2);
+        let mut acc = 0.0f32;
+        for (i, &q) in b[4..20].iter().enumerate() {
+            acc += f32::from(q & 0x0F) * xs[i] + f32::from(q >> 4) * xs[i + 16];
+        }
+        total += d * acc + m * s;
+    }
+    total
+}
+
+fn dot_q8_0_scalar(row: &[u8], x: &[f32]) -> f32 {
+    let mut total = 0.0f32;
+    for (b, xs) in row.chunks_exact(34).zip(x.chunks_exact(QK)) {
+        let d = f16_at(b, 0);
+        let acc: f32 = b[2..34]
+            .iter()
+            .zip(xs)
+            .map(|(&q, &v)| f32::from(q as i8) * v)
+            .sum();
+        total += d * acc;
+    }
+    total
+}
+
+/// Any type: decode a block at a time into a stack buffer.
+fn dot_generic(ty: GgmlType, row: &[u8], x: &[f32]) -> f32 {
+    let bs = ty.block_size();
+    let mut buf = [0.0f32; super::QK_K];
+    let mut total = 0.0f32;
+    for (b, xs) in row.chunks_exact(ty.block_bytes()).zip(x.chunks_exact(bs)) {
+        dequantize_block(ty, b, &mut buf[..bs]);
+        total += buf[..bs].iter().zip(xs).map(|(w, v)| w * v).sum::<f32>();
+    }
+    total
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod simd {
+    use std::arch::x86_64::*;
+    use std::sync::OnceLock;
+
+    use super::QK;
+
+    pub(super) fn available() -> bool {
+        static AVAILABLE: OnceLock<bool> = OnceLock::new();
+        *AVAILABLE.get_or_init(|| {
+            is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
+        })
+    }
+
+    pub(super) fn dot_q4_1(row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+        let nb = x.len() / QK;
+        assert!(row.len() >= nb * 20 && xsum.len() >= nb);
+        // SAFETY: `available()` confirmed AVX2/FMA/F16C before any caller reaches here, and the
+        // assert above bounds every pointer the kernel reads.
+        unsafe { dot_q4_1_avx2(row.as_ptr(), x.as_ptr(), xsum.as_ptr(), nb) }
+    }
+
+    pub(super) fn dot_q8_0(row: &[u8], x: &[f32]) -> f32 {
+        let nb = x.len() / QK;
+        assert!(row.len() >= nb * 34);
+        // SAFETY: as for `dot_q4_1`.
+        unsafe { dot_q8_0_avx2(row.as_ptr(), x.as_ptr(), nb) }
+    }
+
+    pub(super) fn dot_f32(row: &[u8], x: &[f32]) -> f32 {
+        assert!(row.len() >= x.len() * 4);
+        // SAFETY: as for `dot_q4_1`; unaligned loads are used for the byte-backed row.
+        unsafe { dot_f32_avx2(row.as_ptr(), x.as_ptr(), x.len()) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum(v: __m256) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps::<1>(v);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
+        _mm_cvtss_f32(s)
+    }
+
+    /// Two f16 at `p` (Q4_1's d and m) widened together with one F16C instruction.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn two_f16(p: *const u8) -> (f32, f32) {
+        // SAFETY: caller guarantees 4 readable bytes at `p`.
+        let v = _mm_cvtph_ps(_mm_cvtsi32_si128(unsafe {
+            p.cast::<i32>().read_unaligned()
+        }));
+        (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps::<1>(v, v)))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn u8x8_to_f32(v: __m128i) -> __m256 {
+        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v))
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_q4_1_avx2(row: *const u8, x: *const f32, xsum: *const f32, nb: usize) -> f32 {
+        let mask = _mm_set1_epi8(0x0F);
+        let mut acc = _mm256_setzero_ps();
+        let mut offsets = 0.0f32;
+        for b in 0..nb {
+            // SAFETY: block `b` is within the `nb * 20` bytes / `nb * 32` floats the caller
+            // checked.
+            unsafe {
+                let blk = row.add(b * 20);
+                let (d, m) = two_f16(blk);
+                let q = _mm_loadu_si128(blk.add(4).cast());
+                let lo = _mm_and_si128(q, mask);
+                let hi = _mm_and_si128(_mm_srli_epi16::<4>(q), mask);
+                let xp = x.add(b * QK);
+                let mut s = _mm256_mul_ps(u8x8_to_f32(lo), _mm256_loadu_ps(xp));
+                s = _mm256_fmadd_ps(
+                    u8x8_to_f32(_mm_srli_si128::<8>(lo)),
+                    _mm256_loadu_ps(xp.add(8)),
+                    s,
+                );
+                s = _mm256_fmadd_ps(u8x8_to_f32(hi), _mm256_loadu_ps(xp.add(16)), s);
+                s = _mm256_fmadd_ps(
+                    u8x8_to_f32(_mm_srli_si128::<8>(hi)),
+                    _mm256_loadu_ps(xp.add(24)),
+                    s,
+                );
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc);
+                offsets += m * *xsum.add(b);
+            }
+        }
+        hsum(acc) + offsets
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn i8x8_to_f32(v: __m128i) -> __m256 {
+        _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v))
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_q8_0_avx2(row: *const u8, x: *const f32, nb: usize) -> f32 {
+        let mut acc = _mm256_setzero_ps();
+        for b in 0..nb {
+            // SAFETY: block `b` is within the bounds the caller checked.
+            unsafe {
+                let blk = row.add(b * 34);
+                let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+                    blk.cast::<u16>().read_unaligned(),
+                ))));
+                let q0 = _mm_loadu_si128(blk.add(2).cast());
+                let q1 = _mm_loadu_si128(blk.add(18).cast());
+                let xp = x.add(b * QK);
+                let mut s = _mm256_mul_ps(i8x8_to_f32(q0), _mm256_loadu_ps(xp));
+                s = _mm256_fmadd_ps(
+                    i8x8_to_f32(_mm_srli_si128::<8>(q0)),
+                    _mm256_loadu_ps(xp.add(8)),
+                    s,
+                );
+                s = _mm256_fmadd_ps(i8x8_to_f32(q1), _mm256_loadu_ps(xp.add(16)), s);
+                s = _mm256_fmadd_ps(
+                    i8x8_to_f32(_mm_srli_si128::<8>(q1)),
+                    _mm256_loadu_ps(xp.add(24)),
+                    s,
+                );
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc);
+            }
+        }
+        hsum(acc)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_f32_avx2(row: *const u8, x: *const f32, n: usize) -> f32 {
+        let w = row.cast::<f32>();
+        let mut acc = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY: `i + 8 <= n` keeps every load inside the checked `n` elements.
+        unsafe {
+            while i + 8 <= n {
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(w.add(i)), _mm256_loadu_ps(x.add(i)), acc);
+                i += 8;
+            }
+            let mut total = hsum(acc);
+            while i < n {
+                total += w.add(i).read_unaligned() * *x.add(i);
+                i += 1;
+            }
+            total
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::dequantize;
+
+    fn pseudo_random_bytes(n: usize, seed: u32) -> Vec<u8> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Blocks with sane f16 scales (random bytes would give NaN/inf scales).
+    fn blocks(ty: GgmlType, nb: usize) -> Vec<u8> {
+        let mut data = pseudo_random_bytes(nb * ty.block_bytes(), 7);
+        for (i, b) in data.chunks_exact_mut(ty.block_bytes()).enumerate() {
+            let d = half::f16::from_f32(0.01 * (i as f32 + 1.0)).to_le_bytes();
+            match ty {
+                GgmlType::Q4_1 => {
+                    b[..2].copy_from_slice(&d);
+                    b[2..4].copy_from_slice(&half::f16::from_f32(-0.05).to_le_bytes());
+                }
+                GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4K => b[..2].copy_from_slice(&d),
+                GgmlType::Q6K => b[208..210].copy_from_slice(&d),
+                _ => {}
+            }
+            if ty == GgmlType::Q4K {
+                b[2..4].copy_from_slice(&d);
+            }
+        }
+        data
+    }
+
+    #[test]
+    fn kernels_match_dequantize_then_dot() {
+        for ty in [
+            GgmlType::Q4_1,
+            GgmlType::Q8_0,
+            GgmlType::Q4_0,
+            GgmlType::Q4K,
+            GgmlType::Q6K,
+        ] {
+            let n = 512;
+            let row = blocks(ty, n / ty.block_size());
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+                .collect();
+            let mut w = vec![0.0; n];
+            dequantize(ty, &row, &mut w);
+            let expected: f64 = w
+                .iter()
+                .zip(&x)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum();
+            let xsum = block_sums(&x);
+            for got in [
+                dot_row(ty, &row, &x, &xsum),
+                dot_row_scalar(ty, &row, &x, &xsum),
+            ] {
+                let tol = 1e-4 * expected.abs().max(1.0);
+                assert!(
+                    (f64::from(got) - expected).abs() < tol,
+                    "{ty:?}: {got} vs {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn f32_kernel() {
+        let w: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
+        let bytes: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let x = vec![2.0f32; 37];
+        let expected: f32 = w.iter().sum::<f32>() * 2.0;
+        assert_eq!(dot_row(GgmlType::F32, &bytes, &x, &[]), expected);
+    }
+}
