@@ -22,6 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .tokenizer()
         .encode("Once upon a time, in a small village at the edge of a great forest,")?;
     let mut sampler = Sampler::greedy();
+    // Warm-up prefill: thread start-up and first touches are not what we measure.
+    model.forward(&prompt, &mut model.new_cache())?;
     let mut cache = model.new_cache();
     let t = Instant::now();
     let mut logits = model.forward(&prompt, &mut cache)?;
@@ -29,12 +31,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Warm-up token so page faults and thread start-up are not counted.
     let mut next = sampler.sample(&logits);
     logits = model.forward(&[next], &mut cache)?;
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_seconds());
     for _ in 0..n_new {
         next = sampler.sample(&logits);
         logits = model.forward(&[next], &mut cache)?;
     }
     let decode = t.elapsed();
+    let cpu = cpu_seconds().map(|end| end - cpu.unwrap_or(end));
     println!(
         "prefill {} tokens: {:.1} tok/s; decode {n_new} tokens: {:.1} tok/s ({} threads)",
         prompt.len(),
@@ -42,5 +45,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         n_new as f64 / decode.as_secs_f64(),
         rayon::current_num_threads()
     );
+    // On a shared machine wall time depends on the neighbours; CPU time per token does not.
+    if let Some(cpu) = cpu {
+        println!(
+            "decode CPU time {:.2} ms/token (all threads); {:.0}% of {} threads busy",
+            cpu * 1e3 / n_new as f64,
+            cpu / decode.as_secs_f64() / rayon::current_num_threads() as f64 * 100.0,
+            rayon::current_num_threads()
+        );
+    }
     Ok(())
+}
+
+/// User + system CPU seconds of this process (Linux only).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }

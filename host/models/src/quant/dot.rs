@@ -26,6 +26,15 @@ pub fn dot_row(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
     dot_row_scalar(ty, row, x, xsum)
 }
 
+/// `a · b` over f32 slices (used on rows decoded once and reused for several tokens).
+pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        return simd::dot_f32_slices(a, b);
+    }
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 pub(crate) fn dot_row_scalar(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
     match ty {
         GgmlType::Q4_1 => dot_q4_1_scalar(row, x, xsum),
@@ -82,6 +91,11 @@ mod simd {
 
     use super::QK;
 
+    /// Bytes ahead of the current block to prefetch. Decode streams ~100 MB of weights per token
+    /// in many short rows; the hardware prefetcher restarts at every row, this keeps the
+    /// memory pipeline full across row boundaries.
+    const PREFETCH_AHEAD: usize = 1024;
+
     pub(super) fn available() -> bool {
         static AVAILABLE: OnceLock<bool> = OnceLock::new();
         *AVAILABLE.get_or_init(|| {
@@ -112,6 +126,12 @@ mod simd {
         unsafe { dot_f32_avx2(row.as_ptr(), x.as_ptr(), x.len()) }
     }
 
+    pub(super) fn dot_f32_slices(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        // SAFETY: features checked by the caller; `n` bounds both slices.
+        unsafe { dot_f32_avx2(a.as_ptr().cast(), b.as_ptr(), n) }
+    }
+
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     fn hsum(v: __m256) -> f32 {
@@ -134,44 +154,44 @@ mod simd {
         (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps::<1>(v, v)))
     }
 
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn u8x8_to_f32(v: __m128i) -> __m256 {
-        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v))
-    }
-
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn dot_q4_1_avx2(row: *const u8, x: *const f32, xsum: *const f32, nb: usize) -> f32 {
-        let mask = _mm_set1_epi8(0x0F);
-        let mut acc = _mm256_setzero_ps();
+        let mask = _mm256_set1_epi32(0x0F);
+        // Two accumulators so consecutive blocks do not wait on each other's FMA latency.
+        let mut acc = [_mm256_setzero_ps(); 2];
         let mut offsets = 0.0f32;
         for b in 0..nb {
             // SAFETY: block `b` is within the `nb * 20` bytes / `nb * 32` floats the caller
-            // checked.
+            // checked; the prefetch address is never dereferenced.
             unsafe {
                 let blk = row.add(b * 20);
+                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
                 let (d, m) = two_f16(blk);
-                let q = _mm_loadu_si128(blk.add(4).cast());
-                let lo = _mm_and_si128(q, mask);
-                let hi = _mm_and_si128(_mm_srli_epi16::<4>(q), mask);
+                // Widening 8 quant bytes to 32-bit lanes first means one shuffle yields 16
+                // elements: low nibbles are elements i, high nibbles elements i + 16.
+                let q0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(4).cast()));
+                let q1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(12).cast()));
                 let xp = x.add(b * QK);
-                let mut s = _mm256_mul_ps(u8x8_to_f32(lo), _mm256_loadu_ps(xp));
-                s = _mm256_fmadd_ps(
-                    u8x8_to_f32(_mm_srli_si128::<8>(lo)),
+                let lo0 = _mm256_cvtepi32_ps(_mm256_and_si256(q0, mask));
+                let lo1 = _mm256_cvtepi32_ps(_mm256_and_si256(q1, mask));
+                let hi0 = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q0));
+                let hi1 = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q1));
+                let s0 = _mm256_fmadd_ps(
+                    lo1,
                     _mm256_loadu_ps(xp.add(8)),
-                    s,
+                    _mm256_mul_ps(lo0, _mm256_loadu_ps(xp)),
                 );
-                s = _mm256_fmadd_ps(u8x8_to_f32(hi), _mm256_loadu_ps(xp.add(16)), s);
-                s = _mm256_fmadd_ps(
-                    u8x8_to_f32(_mm_srli_si128::<8>(hi)),
+                let s1 = _mm256_fmadd_ps(
+                    hi1,
                     _mm256_loadu_ps(xp.add(24)),
-                    s,
+                    _mm256_mul_ps(hi0, _mm256_loadu_ps(xp.add(16))),
                 );
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc);
+                let a = &mut acc[b & 1];
+                *a = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_add_ps(s0, s1), *a);
                 offsets += m * *xsum.add(b);
             }
         }
-        hsum(acc) + offsets
+        hsum(_mm256_add_ps(acc[0], acc[1])) + offsets
     }
 
     #[inline]
@@ -182,33 +202,34 @@ mod simd {
 
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn dot_q8_0_avx2(row: *const u8, x: *const f32, nb: usize) -> f32 {
-        let mut acc = _mm256_setzero_ps();
+        let mut acc = [_mm256_setzero_ps(); 2];
         for b in 0..nb {
-            // SAFETY: block `b` is within the bounds the caller checked.
+            // SAFETY: block `b` is within the bounds the caller checked; the prefetch address is
+            // never dereferenced.
             unsafe {
                 let blk = row.add(b * 34);
+                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
                 let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
                     blk.cast::<u16>().read_unaligned(),
                 ))));
-                let q0 = _mm_loadu_si128(blk.add(2).cast());
-                let q1 = _mm_loadu_si128(blk.add(18).cast());
+                let q = blk.add(2);
                 let xp = x.add(b * QK);
-                let mut s = _mm256_mul_ps(i8x8_to_f32(q0), _mm256_loadu_ps(xp));
-                s = _mm256_fmadd_ps(
-                    i8x8_to_f32(_mm_srli_si128::<8>(q0)),
+                let w = |i: usize| i8x8_to_f32(_mm_loadl_epi64(q.add(8 * i).cast()));
+                let s0 = _mm256_fmadd_ps(
+                    w(1),
                     _mm256_loadu_ps(xp.add(8)),
-                    s,
+                    _mm256_mul_ps(w(0), _mm256_loadu_ps(xp)),
                 );
-                s = _mm256_fmadd_ps(i8x8_to_f32(q1), _mm256_loadu_ps(xp.add(16)), s);
-                s = _mm256_fmadd_ps(
-                    i8x8_to_f32(_mm_srli_si128::<8>(q1)),
+                let s1 = _mm256_fmadd_ps(
+                    w(3),
                     _mm256_loadu_ps(xp.add(24)),
-                    s,
+                    _mm256_mul_ps(w(2), _mm256_loadu_ps(xp.add(16))),
                 );
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc);
+                let a = &mut acc[b & 1];
+                *a = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_add_ps(s0, s1), *a);
             }
         }
-        hsum(acc)
+        hsum(_mm256_add_ps(acc[0], acc[1]))
     }
 
     #[target_feature(enable = "avx2,fma")]

@@ -2,8 +2,12 @@
 
 use rayon::prelude::*;
 
-use super::dot::{block_sums, dot_row};
+use super::dequantize;
+use super::dot::{block_sums, dot_f32, dot_row};
 use super::{GgmlType, QuantTensor};
+
+/// From this many activation rows on, decoding a weight row once beats fused block kernels.
+const DECODE_ONCE_FROM: usize = 4;
 
 /// `x` holds `n` activation rows of `w.row_len()` elements; returns `n` rows of `w.n_rows()`.
 pub fn matmul(w: &QuantTensor, x: &[f32], n: usize) -> Vec<f32> {
@@ -44,13 +48,23 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
         .enumerate()
         .for_each(|(task, chunk)| {
             let first = task * rows_per_task;
+            let mut decoded = Vec::new();
             for (i, res) in chunk.chunks_exact_mut(n).enumerate() {
                 let g = first + i;
                 let wi = starts.partition_point(|&s| s <= g) - 1;
                 let w = ws[wi];
                 let row = w.row(g - starts[wi]);
-                for (t, r) in res.iter_mut().enumerate() {
-                    *r = dot_row(w.ty(), row, &x[t * k..(t + 1) * k], &sums[t]);
+                if n >= DECODE_ONCE_FROM {
+                    // Several tokens: decode the row once and reuse it from L1.
+                    decoded.resize(k, 0.0);
+                    dequantize(w.ty(), row, &mut decoded);
+                    for (t, r) in res.iter_mut().enumerate() {
+                        *r = dot_f32(&decoded, &x[t * k..(t + 1) * k]);
+                    }
+                } else {
+                    for (t, r) in res.iter_mut().enumerate() {
+                        *r = dot_row(w.ty(), row, &x[t * k..(t + 1) * k], &sums[t]);
+                    }
                 }
             }
         });
@@ -96,5 +110,13 @@ mod tests {
         let both = matmul_many(&[&t, &t], &x, n);
         assert_eq!(both[0], y);
         assert_eq!(both[1], y);
+        // The decode-once path (many rows) agrees with the per-token kernels.
+        let many: Vec<f32> = x.iter().cycle().take(k * 8).copied().collect();
+        let y8 = matmul(&t, &many, 8);
+        for ti in 0..8 {
+            for r in 0..rows {
+                assert!((y8[ti * rows + r] - y[(ti % n) * rows + r]).abs() < 1e-4);
+            }
+        }
     }
 }
