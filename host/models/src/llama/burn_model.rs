@@ -247,7 +247,7 @@ impl BurnLlamaModel {
             x = x + ff.matmul(l.down.clone());
         }
         cache.len = total;
-        let last = self.rms_norm(x.slice([t - 1..t]), &self.output_norm);
+        let last = self.rms_norm(x.narrow(0, t - 1, 1), &self.output_norm);
         let logits = last.matmul(self.output.clone()).into_data();
         logits
             .as_slice::<f32>()
