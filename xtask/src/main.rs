@@ -1,11 +1,12 @@
 //! `cargo xtask …`: Mantle's developer commands.
 //!
-//! - `cargo xtask setup` — wasm target, built-in plugins, Python venv for client tests
+//! - `cargo xtask setup` — wasm target, built-in plugins, default models, Python venv for client tests
 //! - `cargo xtask up` — setup, then start the server on 127.0.0.1:8080 with the defaults
 //! - `cargo xtask test` — setup, then every test: Rust (host, SDK, plugins) and real clients
 //! - `cargo xtask build-plugins` — build the wasm plugins into `plugins/dist*`
 //! - `cargo xtask bench guardrails` — the guardrail benchmarks
 
+mod models;
 mod plugins;
 mod python;
 mod util;
@@ -88,6 +89,8 @@ fn setup(root: &std::path::Path) -> anyhow::Result<()> {
     util::step("wasm32-wasip2 target");
     util::run(std::process::Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
     plugins::build(root)?;
+    util::step("default models");
+    models::fetch(&models::default_model_dir())?;
     python::venv(root)?;
     Ok(())
 }

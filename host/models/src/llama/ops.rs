@@ -1,0 +1,59 @@
+//! Row-wise f32 kernels of the decoder, on `[rows, width]` buffers.
+
+pub(super) fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
+    let d = weight.len();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(d) {
+        let ms = row.iter().map(|v| v * v).sum::<f32>() / d as f32;
+        let inv = 1.0 / (ms + eps).sqrt();
+        out.extend(row.iter().zip(weight).map(|(v, w)| w * (v * inv)));
+    }
+    out
+}
+
+/// Rotates adjacent pairs (x[2i], x[2i+1]) of the first `rope_dim` features of every head.
+/// GGUF stores Q/K permuted for this "normal" layout, so it matches HF's rotate-half on the
+/// unpermuted weights.
+pub(super) fn rope(x: &mut [f32], head_dim: usize, rope_dim: usize, pos: usize, theta: f32) {
+    let half = rope_dim / 2;
+    let mut cs = [(0.0f32, 0.0f32); 256];
+    let cs = &mut cs[..half.min(256)];
+    for (i, c) in cs.iter_mut().enumerate() {
+        let inv_freq = 1.0 / theta.powf((2 * i) as f32 / rope_dim as f32);
+        let angle = pos as f32 * inv_freq;
+        *c = (angle.cos(), angle.sin());
+    }
+    for head in x.chunks_exact_mut(head_dim) {
+        for (i, &(cos, sin)) in cs.iter().enumerate() {
+            let (a, b) = (head[2 * i], head[2 * i + 1]);
+            head[2 * i] = a * cos - b * sin;
+            head[2 * i + 1] = a * sin + b * cos;
+        }
+    }
+}
+
+pub(super) fn silu_mul(gate: &[f32], up: &[f32]) -> Vec<f32> {
+    gate.iter()
+        .zip(up)
+        .map(|(&g, &u)| g / (1.0 + (-g).exp()) * u)
+        .collect()
+}
+
+pub(super) fn add_assign(x: &mut [f32], y: &[f32]) {
+    for (a, b) in x.iter_mut().zip(y) {
+        *a += b;
+    }
+}
+
+/// Softmax in place, max-subtracted.
+pub(super) fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
+}

@@ -1,0 +1,531 @@
+//! Dot products of one encoded weight row with an f32 activation vector.
+//!
+//! Weights are expanded inside the kernel and multiplied in f32, so results match "dequantize
+//! to f32, then matmul" up to summation order (activations are never quantized).
+
+use super::codec::{dequantize_block, f16_at};
+use super::{GgmlType, QK};
+
+/// Per-32-element sums of an activation vector; Q4_1's offset term needs `m * sum(x)` per block.
+pub(crate) fn block_sums(x: &[f32]) -> Vec<f32> {
+    x.chunks(QK).map(|c| c.iter().sum()).collect()
+}
+
+/// `row · x` for one encoded row. `xsum` must be `block_sums(x)` when `ty` is Q4_1 (it may be
+/// empty otherwise).
+pub fn dot_row(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        match ty {
+            GgmlType::Q4_1 => return simd::dot_q4_1(row, x, xsum),
+            GgmlType::Q8_0 => return simd::dot_q8_0(row, x),
+            GgmlType::F32 => return simd::dot_f32(row, x),
+            _ => {}
+        }
+    }
+    dot_row_scalar(ty, row, x, xsum)
+}
+
+/// Tokens handled together by `dot_row_multi`.
+pub(crate) const MULTI: usize = 4;
+
+/// `row · x_t` for `MULTI` activation rows at once, decoding each weight block once for all of
+/// them (prefill). `None` when no such kernel exists for `ty` on this CPU.
+pub(crate) fn dot_row_multi(
+    ty: GgmlType,
+    row: &[u8],
+    xs: [&[f32]; MULTI],
+    sums: [&[f32]; MULTI],
+) -> Option<[f32; MULTI]> {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        match ty {
+            GgmlType::Q4_1 => return Some(simd::dot4_q4_1(row, xs, sums)),
+            GgmlType::Q8_0 => return Some(simd::dot4_q8_0(row, xs)),
+            _ => {}
+        }
+    }
+    let _ = (ty, row, xs, sums);
+    None
+}
+
+/// `a · b` over f32 slices (used on rows decoded once and reused for several tokens).
+pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        return simd::dot_f32_slices(a, b);
+    }
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// `y += a * x` over f32 slices (attention's weighted sum of values).
+pub(crate) fn axpy_f32(a: f32, x: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        return simd::axpy(a, x, y);
+    }
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+pub(crate) fn dot_row_scalar(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+    match ty {
+        GgmlType::Q4_1 => dot_q4_1_scalar(row, x, xsum),
+        GgmlType::Q8_0 => dot_q8_0_scalar(row, x),
+        _ => dot_generic(ty, row, x),
+    }
+}
+
+fn dot_q4_1_scalar(row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+    let mut total = 0.0f32;
+    for ((b, xs), s) in row.chunks_exact(20).zip(x.chunks_exact(QK)).zip(xsum) {
+        let d = f16_at(b, 0);
+        let m = f16_at(b, 2);
+        let mut acc = 0.0f32;
+        for (i, &q) in b[4..20].iter().enumerate() {
+            acc += f32::from(q & 0x0F) * xs[i] + f32::from(q >> 4) * xs[i + 16];
+        }
+        total += d * acc + m * s;
+    }
+    total
+}
+
+fn dot_q8_0_scalar(row: &[u8], x: &[f32]) -> f32 {
+    let mut total = 0.0f32;
+    for (b, xs) in row.chunks_exact(34).zip(x.chunks_exact(QK)) {
+        let d = f16_at(b, 0);
+        let acc: f32 = b[2..34]
+            .iter()
+            .zip(xs)
+            .map(|(&q, &v)| f32::from(q as i8) * v)
+            .sum();
+        total += d * acc;
+    }
+    total
+}
+
+/// Any type: decode a block at a time into a stack buffer.
+fn dot_generic(ty: GgmlType, row: &[u8], x: &[f32]) -> f32 {
+    let bs = ty.block_size();
+    let mut buf = [0.0f32; super::QK_K];
+    let mut total = 0.0f32;
+    for (b, xs) in row.chunks_exact(ty.block_bytes()).zip(x.chunks_exact(bs)) {
+        dequantize_block(ty, b, &mut buf[..bs]);
+        total += buf[..bs].iter().zip(xs).map(|(w, v)| w * v).sum::<f32>();
+    }
+    total
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod simd {
+    use std::arch::x86_64::*;
+    use std::sync::OnceLock;
+
+    use super::QK;
+
+    /// Bytes ahead of the current block to prefetch. Decode streams ~100 MB of weights per token
+    /// in many short rows; the hardware prefetcher restarts at every row, this keeps the
+    /// memory pipeline full across row boundaries.
+    const PREFETCH_AHEAD: usize = 2048;
+
+    pub(super) fn available() -> bool {
+        static AVAILABLE: OnceLock<bool> = OnceLock::new();
+        *AVAILABLE.get_or_init(|| {
+            is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
+        })
+    }
+
+    pub(super) fn dot_q4_1(row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+        let nb = x.len() / QK;
+        assert!(row.len() >= nb * 20 && xsum.len() >= nb);
+        // SAFETY: `available()` confirmed AVX2/FMA/F16C before any caller reaches here, and the
+        // assert above bounds every pointer the kernel reads.
+        unsafe { dot_q4_1_avx2(row.as_ptr(), x.as_ptr(), xsum.as_ptr(), nb) }
+    }
+
+    pub(super) fn dot_q8_0(row: &[u8], x: &[f32]) -> f32 {
+        let nb = x.len() / QK;
+        assert!(row.len() >= nb * 34);
+        // SAFETY: as for `dot_q4_1`.
+        unsafe { dot_q8_0_avx2(row.as_ptr(), x.as_ptr(), nb) }
+    }
+
+    pub(super) fn dot4_q4_1(row: &[u8], xs: [&[f32]; 4], sums: [&[f32]; 4]) -> [f32; 4] {
+        let nb = xs[0].len() / QK;
+        assert!(row.len() >= nb * 20);
+        assert!(xs.iter().all(|x| x.len() >= nb * QK) && sums.iter().all(|s| s.len() >= nb));
+        // SAFETY: `available()` was checked by the caller; the asserts bound every read.
+        unsafe {
+            dot4_q4_1_avx2(
+                row.as_ptr(),
+                xs.map(<[f32]>::as_ptr),
+                sums.map(<[f32]>::as_ptr),
+                nb,
+            )
+        }
+    }
+
+    pub(super) fn dot4_q8_0(row: &[u8], xs: [&[f32]; 4]) -> [f32; 4] {
+        let nb = xs[0].len() / QK;
+        assert!(row.len() >= nb * 34 && xs.iter().all(|x| x.len() >= nb * QK));
+        // SAFETY: as for `dot4_q4_1`.
+        unsafe { dot4_q8_0_avx2(row.as_ptr(), xs.map(<[f32]>::as_ptr), nb) }
+    }
+
+    /// One decoded block (4 x 8 weights) against 4 token rows; weights stay in registers.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block_times_4(w: [__m256; 4], xs: [*const f32; 4], d: __m256, acc: &mut [__m256; 4]) {
+        for t in 0..4 {
+            // SAFETY: caller guarantees 32 readable floats at each `xs[t]`.
+            unsafe {
+                let xp = xs[t];
+                let s0 = _mm256_fmadd_ps(
+                    w[1],
+                    _mm256_loadu_ps(xp.add(8)),
+                    _mm256_mul_ps(w[0], _mm256_loadu_ps(xp)),
+                );
+                let s1 = _mm256_fmadd_ps(
+                    w[3],
+                    _mm256_loadu_ps(xp.add(24)),
+                    _mm256_mul_ps(w[2], _mm256_loadu_ps(xp.add(16))),
+                );
+                acc[t] = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc[t]);
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot4_q4_1_avx2(
+        row: *const u8,
+        xs: [*const f32; 4],
+        sums: [*const f32; 4],
+        nb: usize,
+    ) -> [f32; 4] {
+        let mask = _mm256_set1_epi32(0x0F);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut off = [0.0f32; 4];
+        for b in 0..nb {
+            // SAFETY: block `b` and the 32 floats of each row at `b * QK` are within the bounds
+            // the caller checked.
+            unsafe {
+                let blk = row.add(b * 20);
+                let (d, m) = two_f16(blk);
+                let q0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(4).cast()));
+                let q1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(12).cast()));
+                let w = [
+                    _mm256_cvtepi32_ps(_mm256_and_si256(q0, mask)),
+                    _mm256_cvtepi32_ps(_mm256_and_si256(q1, mask)),
+                    _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q0)),
+                    _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q1)),
+                ];
+                block_times_4(w, xs.map(|x| x.add(b * QK)), _mm256_set1_ps(d), &mut acc);
+                for t in 0..4 {
+                    off[t] += m * *sums[t].add(b);
+                }
+            }
+        }
+        [0, 1, 2, 3].map(|t| hsum(acc[t]) + off[t])
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot4_q8_0_avx2(row: *const u8, xs: [*const f32; 4], nb: usize) -> [f32; 4] {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for b in 0..nb {
+            // SAFETY: as in `dot4_q4_1_avx2`.
+            unsafe {
+                let blk = row.add(b * 34);
+                let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+                    blk.cast::<u16>().read_unaligned(),
+                ))));
+                let q = blk.add(2);
+                let w = [0, 1, 2, 3].map(|i| i8x8_to_f32(_mm_loadl_epi64(q.add(8 * i).cast())));
+                block_times_4(w, xs.map(|x| x.add(b * QK)), _mm256_set1_ps(d), &mut acc);
+            }
+        }
+        acc.map(|a| hsum(a))
+    }
+
+    pub(super) fn dot_f32(row: &[u8], x: &[f32]) -> f32 {
+        assert!(row.len() >= x.len() * 4);
+        // SAFETY: as for `dot_q4_1`; unaligned loads are used for the byte-backed row.
+        unsafe { dot_f32_avx2(row.as_ptr(), x.as_ptr(), x.len()) }
+    }
+
+    pub(super) fn dot_f32_slices(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        // SAFETY: features checked by the caller; `n` bounds both slices.
+        unsafe { dot_f32_avx2(a.as_ptr().cast(), b.as_ptr(), n) }
+    }
+
+    pub(super) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+        let n = x.len().min(y.len());
+        // SAFETY: features checked by the caller; `n` bounds both slices.
+        unsafe { axpy_avx2(a, x.as_ptr(), y.as_mut_ptr(), n) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn axpy_avx2(a: f32, x: *const f32, y: *mut f32, n: usize) {
+        let av = _mm256_set1_ps(a);
+        let mut i = 0;
+        // SAFETY: `i + 8 <= n` / `i < n` keep every access inside both slices.
+        unsafe {
+            while i + 8 <= n {
+                let r = _mm256_fmadd_ps(av, _mm256_loadu_ps(x.add(i)), _mm256_loadu_ps(y.add(i)));
+                _mm256_storeu_ps(y.add(i), r);
+                i += 8;
+            }
+            while i < n {
+                *y.add(i) += a * *x.add(i);
+                i += 1;
+            }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum(v: __m256) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps::<1>(v);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
+        _mm_cvtss_f32(s)
+    }
+
+    /// Two f16 at `p` (Q4_1's d and m) widened together with one F16C instruction.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn two_f16(p: *const u8) -> (f32, f32) {
+        // SAFETY: caller guarantees 4 readable bytes at `p`.
+        let v = _mm_cvtph_ps(_mm_cvtsi32_si128(unsafe {
+            p.cast::<i32>().read_unaligned()
+        }));
+        (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps::<1>(v, v)))
+    }
+
+    /// `d · Σ q·x` as a vector (to be summed later) and `m · Σ x` for one Q4_1 block.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q4_1_block(blk: *const u8, xp: *const f32, xsum: f32, acc: __m256) -> (__m256, f32) {
+        // SAFETY: caller guarantees a whole block at `blk` and 32 floats at `xp`; the prefetch
+        // address is never dereferenced.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
+            let (d, m) = two_f16(blk);
+            let mask = _mm256_set1_epi32(0x0F);
+            // Widening 8 quant bytes to 32-bit lanes first means one shuffle yields 16
+            // elements: low nibbles are elements i, high nibbles elements i + 16.
+            let q0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(4).cast()));
+            let q1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(12).cast()));
+            let lo0 = _mm256_cvtepi32_ps(_mm256_and_si256(q0, mask));
+            let lo1 = _mm256_cvtepi32_ps(_mm256_and_si256(q1, mask));
+            let hi0 = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q0));
+            let hi1 = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q1));
+            let s0 = _mm256_fmadd_ps(
+                lo1,
+                _mm256_loadu_ps(xp.add(8)),
+                _mm256_mul_ps(lo0, _mm256_loadu_ps(xp)),
+            );
+            let s1 = _mm256_fmadd_ps(
+                hi1,
+                _mm256_loadu_ps(xp.add(24)),
+                _mm256_mul_ps(hi0, _mm256_loadu_ps(xp.add(16))),
+            );
+            (
+                _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_add_ps(s0, s1), acc),
+                m * xsum,
+            )
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_q4_1_avx2(row: *const u8, x: *const f32, xsum: *const f32, nb: usize) -> f32 {
+        // Two blocks per step with separate accumulators, so consecutive blocks do not wait on
+        // each other's FMA latency (an indexed accumulator array would live on the stack).
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let (mut off0, mut off1) = (0.0f32, 0.0f32);
+        let mut b = 0;
+        // SAFETY: every block index used is below `nb`, within the bounds the caller checked.
+        unsafe {
+            while b + 2 <= nb {
+                let (a, o) = q4_1_block(row.add(b * 20), x.add(b * QK), *xsum.add(b), acc0);
+                acc0 = a;
+                off0 += o;
+                let (a, o) = q4_1_block(
+                    row.add((b + 1) * 20),
+                    x.add((b + 1) * QK),
+                    *xsum.add(b + 1),
+                    acc1,
+                );
+                acc1 = a;
+                off1 += o;
+                b += 2;
+            }
+            if b < nb {
+                let (a, o) = q4_1_block(row.add(b * 20), x.add(b * QK), *xsum.add(b), acc0);
+                acc0 = a;
+                off0 += o;
+            }
+        }
+        hsum(_mm256_add_ps(acc0, acc1)) + (off0 + off1)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn i8x8_to_f32(v: __m128i) -> __m256 {
+        _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q8_0_block(blk: *const u8, xp: *const f32, acc: __m256) -> __m256 {
+        // SAFETY: caller guarantees a whole block at `blk` and 32 floats at `xp`; the prefetch
+        // address is never dereferenced.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
+            let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+                blk.cast::<u16>().read_unaligned(),
+            ))));
+            let q = blk.add(2);
+            let w = |i: usize| i8x8_to_f32(_mm_loadl_epi64(q.add(8 * i).cast()));
+            let s0 = _mm256_fmadd_ps(
+                w(1),
+                _mm256_loadu_ps(xp.add(8)),
+                _mm256_mul_ps(w(0), _mm256_loadu_ps(xp)),
+            );
+            let s1 = _mm256_fmadd_ps(
+                w(3),
+                _mm256_loadu_ps(xp.add(24)),
+                _mm256_mul_ps(w(2), _mm256_loadu_ps(xp.add(16))),
+            );
+            _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_add_ps(s0, s1), acc)
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_q8_0_avx2(row: *const u8, x: *const f32, nb: usize) -> f32 {
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut b = 0;
+        // SAFETY: every block index used is below `nb`, within the bounds the caller checked.
+        unsafe {
+            while b + 2 <= nb {
+                acc0 = q8_0_block(row.add(b * 34), x.add(b * QK), acc0);
+                acc1 = q8_0_block(row.add((b + 1) * 34), x.add((b + 1) * QK), acc1);
+                b += 2;
+            }
+            if b < nb {
+                acc0 = q8_0_block(row.add(b * 34), x.add(b * QK), acc0);
+            }
+        }
+        hsum(_mm256_add_ps(acc0, acc1))
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_f32_avx2(row: *const u8, x: *const f32, n: usize) -> f32 {
+        let w = row.cast::<f32>();
+        let mut acc = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY: `i + 8 <= n` keeps every load inside the checked `n` elements.
+        unsafe {
+            while i + 8 <= n {
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(w.add(i)), _mm256_loadu_ps(x.add(i)), acc);
+                i += 8;
+            }
+            let mut total = hsum(acc);
+            while i < n {
+                total += w.add(i).read_unaligned() * *x.add(i);
+                i += 1;
+            }
+            total
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::dequantize;
+
+    fn pseudo_random_bytes(n: usize, seed: u32) -> Vec<u8> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Blocks with sane f16 scales (random bytes would give NaN/inf scales).
+    fn blocks(ty: GgmlType, nb: usize) -> Vec<u8> {
+        let mut data = pseudo_random_bytes(nb * ty.block_bytes(), 7);
+        for (i, b) in data.chunks_exact_mut(ty.block_bytes()).enumerate() {
+            let d = half::f16::from_f32(0.01 * (i as f32 + 1.0)).to_le_bytes();
+            match ty {
+                GgmlType::Q4_1 => {
+                    b[..2].copy_from_slice(&d);
+                    b[2..4].copy_from_slice(&half::f16::from_f32(-0.05).to_le_bytes());
+                }
+                GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4K => b[..2].copy_from_slice(&d),
+                GgmlType::Q6K => b[208..210].copy_from_slice(&d),
+                _ => {}
+            }
+            if ty == GgmlType::Q4K {
+                b[2..4].copy_from_slice(&d);
+            }
+        }
+        data
+    }
+
+    #[test]
+    fn kernels_match_dequantize_then_dot() {
+        for ty in [
+            GgmlType::Q4_1,
+            GgmlType::Q8_0,
+            GgmlType::Q4_0,
+            GgmlType::Q4K,
+            GgmlType::Q6K,
+        ] {
+            let n = 512;
+            let row = blocks(ty, n / ty.block_size());
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+                .collect();
+            let mut w = vec![0.0; n];
+            dequantize(ty, &row, &mut w);
+            let expected: f64 = w
+                .iter()
+                .zip(&x)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum();
+            let xsum = block_sums(&x);
+            let multi = dot_row_multi(ty, &row, [&x; MULTI], [&xsum; MULTI]);
+            let multi = multi.unwrap_or([dot_row_scalar(ty, &row, &x, &xsum); MULTI]);
+            let single = [
+                dot_row(ty, &row, &x, &xsum),
+                dot_row_scalar(ty, &row, &x, &xsum),
+            ];
+            for got in single.into_iter().chain(multi) {
+                let tol = 1e-4 * expected.abs().max(1.0);
+                assert!(
+                    (f64::from(got) - expected).abs() < tol,
+                    "{ty:?}: {got} vs {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn f32_kernel() {
+        let w: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
+        let bytes: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let x = vec![2.0f32; 37];
+        let expected: f32 = w.iter().sum::<f32>() * 2.0;
+        assert_eq!(dot_row(GgmlType::F32, &bytes, &x, &[]), expected);
+    }
+}

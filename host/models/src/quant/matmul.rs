@@ -1,0 +1,170 @@
+//! Matrix products of encoded weights with f32 activations, split over rayon's threads.
+
+use rayon::prelude::*;
+
+use super::dequantize;
+use super::dot::{MULTI, block_sums, dot_f32, dot_row, dot_row_multi};
+use super::{GgmlType, QuantTensor};
+
+/// From this many activation rows on, decoding a weight row once beats fused block kernels.
+const DECODE_ONCE_FROM: usize = 4;
+
+/// `x` holds `n` activation rows of `w.row_len()` elements; returns `n` rows of `w.n_rows()`.
+pub fn matmul(w: &QuantTensor, x: &[f32], n: usize) -> Vec<f32> {
+    matmul_many(&[w], x, n)
+        .pop()
+        .expect("one output per weight")
+}
+
+/// Several weights applied to the same input in one parallel pass (Q/K/V, gate/up): fewer
+/// fork/join points per token matter at decode, where each product takes microseconds.
+pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
+    let k = ws[0].row_len();
+    assert!(
+        ws.iter().all(|w| w.row_len() == k),
+        "weights disagree on input length"
+    );
+    assert_eq!(x.len(), n * k, "input is not {n} rows of {k}");
+    let needs_sums = ws.iter().any(|w| w.ty() == GgmlType::Q4_1);
+    const { assert!(DECODE_ONCE_FROM >= MULTI) };
+    let sums: Vec<Vec<f32>> = if needs_sums {
+        x.chunks_exact(k).map(block_sums).collect()
+    } else {
+        vec![Vec::new(); n]
+    };
+    let starts: Vec<usize> = ws
+        .iter()
+        .scan(0, |acc, w| {
+            let s = *acc;
+            *acc += w.n_rows();
+            Some(s)
+        })
+        .collect();
+    let total_rows: usize = ws.iter().map(|w| w.n_rows()).sum();
+    // Row-major over weight rows, `n` results per row, so each task writes one contiguous slice.
+    let mut out = vec![0.0f32; total_rows * n];
+    let threads = rayon::current_num_threads().max(1);
+    let rows_per_task = total_rows.div_ceil(threads * 4).max(8);
+    out.par_chunks_mut(rows_per_task * n)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            let first = task * rows_per_task;
+            let mut decoded = Vec::new();
+            for (i, res) in chunk.chunks_exact_mut(n).enumerate() {
+                let g = first + i;
+                let wi = starts.partition_point(|&s| s <= g) - 1;
+                let w = ws[wi];
+                let row = w.row(g - starts[wi]);
+                if n >= DECODE_ONCE_FROM {
+                    let xrow = |t: usize| &x[t * k..(t + 1) * k];
+                    let mut t = 0;
+                    // Four tokens per pass over the row where a fused kernel exists.
+                    while t + MULTI <= n {
+                        let xs = [0, 1, 2, 3].map(|i| xrow(t + i));
+                        let ss = [0, 1, 2, 3].map(|i| sums[t + i].as_slice());
+                        match dot_row_multi(w.ty(), row, xs, ss) {
+                            Some(r) => res[t..t + MULTI].copy_from_slice(&r),
+                            None => break,
+                        }
+                        t += MULTI;
+                    }
+                    if t > 0 {
+                        for (ti, r) in res.iter_mut().enumerate().skip(t) {
+                            *r = dot_row(w.ty(), row, xrow(ti), &sums[ti]);
+                        }
+                    } else {
+                        // Other encodings: decode the row once, reuse it from L1.
+                        decoded.resize(k, 0.0);
+                        dequantize(w.ty(), row, &mut decoded);
+                        for (ti, r) in res.iter_mut().enumerate() {
+                            *r = dot_f32(&decoded, xrow(ti));
+                        }
+                    }
+                } else {
+                    for (t, r) in res.iter_mut().enumerate() {
+                        *r = dot_row(w.ty(), row, &x[t * k..(t + 1) * k], &sums[t]);
+                    }
+                }
+            }
+        });
+    ws.iter()
+        .zip(&starts)
+        .map(|(w, &s)| {
+            let rows = w.n_rows();
+            let block = &out[s * n..(s + rows) * n];
+            if n == 1 {
+                return block.to_vec();
+            }
+            let mut y = vec![0.0f32; rows * n];
+            for r in 0..rows {
+                for t in 0..n {
+                    y[t * rows + r] = block[r * n + t];
+                }
+            }
+            y
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_naive_product() {
+        let (k, rows, n) = (64, 19, 3);
+        let w: Vec<f32> = (0..k * rows)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) * 0.1)
+            .collect();
+        let bytes = w.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let t = QuantTensor::new("w", GgmlType::F32, vec![k, rows], bytes).unwrap();
+        let x: Vec<f32> = (0..k * n).map(|i| (i % 7) as f32 - 3.0).collect();
+        let y = matmul(&t, &x, n);
+        for ti in 0..n {
+            for r in 0..rows {
+                let e: f32 = (0..k).map(|j| w[r * k + j] * x[ti * k + j]).sum();
+                assert!((y[ti * rows + r] - e).abs() < 1e-4);
+            }
+        }
+        let both = matmul_many(&[&t, &t], &x, n);
+        assert_eq!(both[0], y);
+        assert_eq!(both[1], y);
+        // Quantized weights: batched rows (fused 4-token kernels plus tail) equal one-by-one.
+        for ty in [GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_0] {
+            let scale_bytes = if ty == GgmlType::Q4_1 { 4 } else { 2 };
+            let bytes: Vec<u8> = (0..ty.bytes_for(k * rows))
+                .map(|i| {
+                    if i % ty.block_bytes() < scale_bytes {
+                        // f16 0x2466 ~ 0.0175 for d (and m).
+                        [0x66, 0x24][i % 2]
+                    } else {
+                        (i * 37 % 256) as u8
+                    }
+                })
+                .collect();
+            let q = QuantTensor::new("q", ty, vec![k, rows], bytes).unwrap();
+            let many: Vec<f32> = (0..k * 7)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) * 0.3)
+                .collect();
+            let batched = matmul(&q, &many, 7);
+            for ti in 0..7 {
+                let one = matmul(&q, &many[ti * k..(ti + 1) * k], 1);
+                for r in 0..rows {
+                    let (a, b) = (batched[ti * rows + r], one[r]);
+                    assert!(
+                        (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+                        "{ty:?} {a} vs {b}"
+                    );
+                }
+            }
+        }
+        // The decode-once path (many rows) agrees with the per-token kernels.
+        let many: Vec<f32> = x.iter().cycle().take(k * 8).copied().collect();
+        let y8 = matmul(&t, &many, 8);
+        for ti in 0..8 {
+            for r in 0..rows {
+                assert!((y8[ti * rows + r] - y[(ti % n) * rows + r]).abs() < 1e-4);
+            }
+        }
+    }
+}

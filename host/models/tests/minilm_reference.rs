@@ -1,0 +1,37 @@
+//! all-MiniLM-L6-v2 against sentence-transformers.
+
+mod common;
+
+use common::{f32s, reference, require, u32s};
+use mantle_models::{BertEmbedder, model_dir};
+
+#[test]
+fn embeddings_and_token_ids_match() {
+    let dir = model_dir::minilm_dir();
+    require(dir.join("model.safetensors"));
+    let embedder = BertEmbedder::load(&dir).unwrap();
+    let r = reference("minilm_reference.json");
+    let sentences = r["sentences"].as_array().unwrap();
+    let texts: Vec<&str> = sentences
+        .iter()
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    for (s, text) in sentences.iter().zip(&texts) {
+        let enc = embedder.tokenizer().encode_for_model(text).unwrap();
+        assert_eq!(enc.ids, u32s(&s["token_ids"]), "ids of {text:?}");
+    }
+    let embs = embedder.embed(&texts).unwrap();
+    assert_eq!(embs.len(), texts.len());
+    for ((s, text), got) in sentences.iter().zip(&texts).zip(&embs) {
+        let want = f32s(&s["embedding"]);
+        assert_eq!(got.len(), want.len());
+        let cos: f32 = got.iter().zip(&want).map(|(a, b)| a * b).sum::<f32>()
+            / (want.iter().map(|x| x * x).sum::<f32>().sqrt()
+                * got.iter().map(|x| x * x).sum::<f32>().sqrt());
+        assert!(cos >= 0.9999, "cosine {cos} for {text:?}");
+    }
+    // One at a time gives the same vectors as the padded batch.
+    let single = embedder.embed(&texts[..1]).unwrap();
+    let cos: f32 = single[0].iter().zip(&embs[0]).map(|(a, b)| a * b).sum();
+    assert!(cos > 0.99999);
+}
