@@ -4,6 +4,7 @@
 //! listen = "127.0.0.1:8080"
 //! data-dir = "/var/lib/mantle"
 //! plugins-dir = "/var/lib/mantle/plugins"   # default: <data-dir>/plugins
+//! model-dir = "/var/lib/mantle/models"       # default: $MANTLE_MODEL_DIR or ~/.cache/mantle/models
 //! region = "us-east-1"
 //! account = "000000000000"
 //! max-body-bytes = 2097152
@@ -36,6 +37,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub plugins_dir: PathBuf,
+    /// Where the default models are (see `cargo xtask setup`).
+    pub model_dir: PathBuf,
     pub identity: Identity,
     pub max_body_bytes: usize,
     /// Watch the plugins directory and reload on change.
@@ -48,6 +51,7 @@ impl Settings {
         Self {
             listen,
             plugins_dir: data_dir.join("plugins"),
+            model_dir: mantle_models::model_dir::default_model_dir(),
             data_dir,
             identity: Identity::default(),
             max_body_bytes: 2 * 1024 * 1024,
@@ -71,6 +75,9 @@ impl Settings {
         if let Some(plugins_dir) = file.plugins_dir {
             self.plugins_dir = plugins_dir;
         }
+        if let Some(model_dir) = file.model_dir {
+            self.model_dir = model_dir;
+        }
         if let Some(region) = file.region {
             self.identity.region = region;
         }
@@ -93,6 +100,7 @@ struct FileSettings {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     plugins_dir: Option<PathBuf>,
+    model_dir: Option<PathBuf>,
     region: Option<String>,
     account: Option<String>,
     max_body_bytes: Option<usize>,

@@ -6,13 +6,15 @@ use mantle_plugins::Registry;
 use mantle_store::Store;
 
 use crate::guardrails::Guardrails;
+use crate::inference::Catalog;
 use crate::settings::Settings;
 
-/// The application: its store, its plugins, and the domain services built on them.
+/// The application: its store, its plugins, its models, and the domain services built on them.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub registry: Arc<Registry>,
     pub guardrails: Guardrails,
+    pub models: Arc<Catalog>,
 }

@@ -66,6 +66,15 @@ pub fn operation(method: &str, path: &str) -> &'static str {
         ("POST", "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply") => {
             "ApplyGuardrail"
         }
+        ("GET", "/foundation-models") => "ListFoundationModels",
+        ("POST", "/model/{modelId}/converse") => "Converse",
+        ("POST", "/model/{modelId}/converse-stream") => "ConverseStream",
+        ("POST", "/model/{modelId}/invoke") => "InvokeModel",
+        ("POST", "/model/{modelId}/invoke-with-response-stream") => "InvokeModelWithResponseStream",
+        ("POST", "/model/{modelId}/count-tokens") => "CountTokens",
+        ("POST", "/v1/chat/completions") => "OpenAIChatCompletions",
+        ("POST", "/v1/embeddings") => "OpenAIEmbeddings",
+        ("GET", "/v1/models") => "OpenAIModels",
         ("GET", "/health") => "Health",
         ("GET", "/metrics") => "Metrics",
         (_, p) if p.starts_with("/admin/") => "Admin",

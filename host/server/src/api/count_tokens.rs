@@ -1,0 +1,76 @@
+//! bedrock-runtime CountTokens `POST /model/{modelId}/count-tokens`: the tokens a Converse or
+//! InvokeModel request would feed the model, counted exactly as generation would.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::guardrails::blocking;
+use crate::error::AwsError;
+use crate::extract::{AwsJson, parse_json};
+use crate::inference::catalog::Served;
+use crate::inference::converse::ConverseRequest;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CountTokensRequest {
+    input: CountTokensInput,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum CountTokensInput {
+    InvokeModel(InvokeModelTokens),
+    Converse(Value),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvokeModelTokens {
+    /// The InvokeModel body, base64 as the SDKs send blobs.
+    body: String,
+}
+
+pub async fn count_tokens(
+    State(app): State<AppState>,
+    Path(model_id): Path<String>,
+    AwsJson(request): AwsJson<CountTokensRequest>,
+) -> Result<impl IntoResponse, AwsError> {
+    let served = app.models.resolve(&model_id)?.clone();
+    let count = blocking(move || match (served, request.input) {
+        (Served::Text(model), CountTokensInput::Converse(converse)) => {
+            let request: ConverseRequest = parse_json(converse.to_string().as_bytes())?;
+            Ok(request.prepare(&model)?.prompt.len())
+        }
+        (Served::Text(model), CountTokensInput::InvokeModel(invoke)) => {
+            let body = decode_body(&invoke.body)?;
+            Ok(super::invoke_model::prepare_text(&model, &body)?.prompt.len())
+        }
+        (Served::Embedding(model), CountTokensInput::InvokeModel(invoke)) => {
+            let body = decode_body(&invoke.body)?;
+            let body: super::invoke_model::EmbeddingBody = parse_json(&body)?;
+            model
+                .model
+                .tokenizer()
+                .encode(&body.input_text)
+                .map(|ids| ids.len())
+                .map_err(|e| AwsError::internal(e.to_string()))
+        }
+        (Served::Embedding(_), CountTokensInput::Converse(_)) => Err(AwsError::invalid_field(
+            "input.converse",
+            "an embedding model does not take Converse input",
+        )),
+    })
+    .await?;
+    Ok(Json(json!({ "inputTokens": count })))
+}
+
+fn decode_body(body: &str) -> Result<Vec<u8>, AwsError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|e| AwsError::invalid_field("input.invokeModel.body", format!("not base64: {e}")))
+}

@@ -1,0 +1,158 @@
+//! The models this server runs, by Bedrock-style id, loaded from the model dir at start.
+//!
+//! The defaults are SmolLM2-135M-Instruct (text, GGUF) and all-MiniLM-L6-v2 (embeddings,
+//! safetensors), fetched by `cargo xtask setup` into `~/.cache/mantle/models`. A model whose
+//! files are missing is not served; asking for it is a ResourceNotFoundException that says how
+//! to install it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mantle_models::{BertEmbedder, LlamaModel};
+
+use super::engine::Engine;
+use crate::error::AwsError;
+
+pub const SMOLLM2_ID: &str = "hf.smollm2-135m-instruct-v1:0";
+pub const MINILM_ID: &str = "hf.all-minilm-l6-v2-v1:0";
+
+/// Sequences that decode together in one forward pass.
+const MAX_ACTIVE_SEQUENCES: usize = 8;
+/// Requests that may wait behind them before the server answers ThrottlingException.
+const QUEUE_CAPACITY: usize = 64;
+
+/// What kind of model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    Text,
+    Embedding,
+}
+
+/// A served model's description.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub kind: ModelKind,
+    pub path: PathBuf,
+}
+
+/// A loaded text model and its engine.
+#[derive(Debug, Clone)]
+pub struct TextModel {
+    pub info: ModelInfo,
+    pub model: Arc<LlamaModel>,
+    pub engine: Engine,
+}
+
+/// A loaded embedding model.
+#[derive(Debug, Clone)]
+pub struct EmbeddingModel {
+    pub info: ModelInfo,
+    pub model: Arc<BertEmbedder>,
+}
+
+/// A served model.
+#[derive(Debug, Clone)]
+pub enum Served {
+    Text(TextModel),
+    Embedding(EmbeddingModel),
+}
+
+impl Served {
+    pub fn info(&self) -> &ModelInfo {
+        match self {
+            Served::Text(m) => &m.info,
+            Served::Embedding(m) => &m.info,
+        }
+    }
+}
+
+/// Every served model by id.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    models: BTreeMap<String, Served>,
+}
+
+impl Catalog {
+    /// Loads the default models found under `model_dir`; missing ones are skipped with a warning.
+    pub fn load_defaults(model_dir: &Path) -> Self {
+        let mut catalog = Self::default();
+        let gguf = model_dir.join("smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
+        let info = ModelInfo {
+            id: SMOLLM2_ID.into(),
+            name: "SmolLM2 135M Instruct".into(),
+            provider: "Hugging Face".into(),
+            kind: ModelKind::Text,
+            path: gguf.clone(),
+        };
+        if let Err(error) = catalog.add_text(info) {
+            tracing::warn!(path = %gguf.display(), %error, "text model not served (run `cargo xtask setup`)");
+        }
+        let minilm = model_dir.join("all-minilm-l6-v2");
+        let info = ModelInfo {
+            id: MINILM_ID.into(),
+            name: "all-MiniLM-L6-v2".into(),
+            provider: "Hugging Face".into(),
+            kind: ModelKind::Embedding,
+            path: minilm.clone(),
+        };
+        if let Err(error) = catalog.add_embedding(info) {
+            tracing::warn!(path = %minilm.display(), %error, "embedding model not served (run `cargo xtask setup`)");
+        }
+        catalog
+    }
+
+    /// Loads a Llama-family GGUF and starts its engine.
+    pub fn add_text(&mut self, info: ModelInfo) -> Result<(), mantle_models::ModelError> {
+        let model = Arc::new(LlamaModel::load(&info.path)?);
+        let engine = Engine::start(model.clone(), MAX_ACTIVE_SEQUENCES, QUEUE_CAPACITY);
+        tracing::info!(model = %info.id, "text model loaded");
+        self.models
+            .insert(info.id.clone(), Served::Text(TextModel { info, model, engine }));
+        Ok(())
+    }
+
+    /// Loads a BERT-family embedding model.
+    pub fn add_embedding(&mut self, info: ModelInfo) -> Result<(), mantle_models::ModelError> {
+        let model = Arc::new(BertEmbedder::load(&info.path)?);
+        tracing::info!(model = %info.id, "embedding model loaded");
+        self.models
+            .insert(info.id.clone(), Served::Embedding(EmbeddingModel { info, model }));
+        Ok(())
+    }
+
+    pub fn list(&self) -> impl Iterator<Item = &Served> {
+        self.models.values()
+    }
+
+    /// The model for an id or a foundation-model ARN
+    /// (`arn:aws:bedrock:<region>::foundation-model/<id>`).
+    pub fn resolve(&self, model_id: &str) -> Result<&Served, AwsError> {
+        let id = match model_id.split_once(":foundation-model/") {
+            Some((prefix, id)) if prefix.starts_with("arn:aws") => id,
+            _ => model_id,
+        };
+        self.models.get(id).ok_or_else(|| {
+            AwsError::not_found(format!(
+                "Model {model_id} is not served here. Served models: {}.",
+                if self.models.is_empty() {
+                    "none (run `cargo xtask setup` to install the defaults)".to_owned()
+                } else {
+                    self.models.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            ))
+        })
+    }
+
+    pub fn text(&self, model_id: &str) -> Result<&TextModel, AwsError> {
+        match self.resolve(model_id)? {
+            Served::Text(model) => Ok(model),
+            Served::Embedding(_) => Err(AwsError::validation(format!(
+                "Model {model_id} is an embedding model; it does not support this operation."
+            ))),
+        }
+    }
+}

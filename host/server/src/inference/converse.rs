@@ -1,0 +1,392 @@
+//! Converse and ConverseStream: Bedrock's messages in, the model's chat template and engine in
+//! between, Bedrock's message, stop reason and usage out.
+
+use std::time::Instant;
+
+use mantle_models::{ChatMessage, SamplingParams};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::catalog::TextModel;
+use super::engine::{GenerationEvent, GenerationParams, StopReason, SubmitError};
+use crate::error::{AwsError, ErrorCode};
+
+/// The default and largest `maxTokens`.
+const DEFAULT_MAX_TOKENS: usize = 512;
+const MAX_STOP_SEQUENCES: usize = 4;
+
+/// Converse's (and ConverseStream's) body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConverseRequest {
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    #[serde(default)]
+    pub system: Vec<SystemBlock>,
+    #[serde(default)]
+    pub inference_config: Option<InferenceConfig>,
+    #[serde(default)]
+    pub tool_config: Option<Value>,
+    #[serde(default)]
+    pub guardrail_config: Option<Value>,
+    #[serde(default)]
+    pub additional_model_request_fields: Option<Value>,
+    #[serde(default)]
+    pub additional_model_response_field_paths: Option<Vec<String>>,
+    #[serde(default)]
+    pub prompt_variables: Option<Value>,
+    #[serde(default)]
+    pub request_metadata: Option<Value>,
+    #[serde(default)]
+    pub performance_config: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Message {
+    pub role: Role,
+    pub content: Vec<ContentBlock>,
+}
+
+/// A content block: a union, exactly one member.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ContentBlock {
+    Text(String),
+    Image(Value),
+    Document(Value),
+    Video(Value),
+    ToolUse(Value),
+    ToolResult(Value),
+    GuardContent(Value),
+    CachePoint(Value),
+    ReasoningContent(Value),
+    CitationsContent(Value),
+    SearchResult(Value),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SystemBlock {
+    Text(String),
+    GuardContent(Value),
+    CachePoint(Value),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InferenceConfig {
+    pub max_tokens: Option<i64>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    #[serde(default)]
+    pub stop_sequences: Vec<String>,
+}
+
+/// A request checked and rendered, ready for the engine.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub prompt: Vec<u32>,
+    pub params: GenerationParams,
+}
+
+impl ConverseRequest {
+    /// Validates the request against `model` and renders its prompt.
+    pub fn prepare(&self, model: &TextModel) -> Result<Prepared, AwsError> {
+        if self.tool_config.is_some() {
+            return Err(AwsError::invalid_field(
+                "toolConfig",
+                "tool use is not supported by this model on this server yet",
+            ));
+        }
+        if self.guardrail_config.is_some() {
+            return Err(AwsError::invalid_field(
+                "guardrailConfig",
+                "guardrails on Converse are not supported by this server yet; call ApplyGuardrail",
+            ));
+        }
+        let messages = self.chat_messages()?;
+        let params = self.generation_params(model)?;
+        let prompt = render_prompt(model, &messages)?;
+        Ok(Prepared { prompt, params })
+    }
+
+    fn chat_messages(&self) -> Result<Vec<ChatMessage>, AwsError> {
+        if self.messages.is_empty() {
+            return Err(AwsError::invalid_field(
+                "messages",
+                "Member must have length greater than or equal to 1",
+            ));
+        }
+        let mut out = Vec::new();
+        let system: Vec<&str> = self
+            .system
+            .iter()
+            .filter_map(|block| match block {
+                SystemBlock::Text(text) => Some(text.as_str()),
+                SystemBlock::GuardContent(content) => guard_text(content),
+                SystemBlock::CachePoint(_) => None,
+            })
+            .collect();
+        if !system.is_empty() {
+            out.push(ChatMessage::new("system", system.join("\n")));
+        }
+        for (index, message) in self.messages.iter().enumerate() {
+            let expected = if index % 2 == 0 { Role::User } else { Role::Assistant };
+            if message.role != expected {
+                return Err(AwsError::validation(if index == 0 {
+                    "A conversation must start with a user message. Try again with a conversation that starts with a user message.".to_owned()
+                } else {
+                    format!("messages.{index}.role: A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.")
+                }));
+            }
+            if message.content.is_empty() {
+                return Err(AwsError::invalid_field(
+                    &format!("messages.{index}.content"),
+                    "Member must have length greater than or equal to 1",
+                ));
+            }
+            let mut texts = Vec::new();
+            for (block_index, block) in message.content.iter().enumerate() {
+                let field = format!("messages.{index}.content.{block_index}");
+                match block {
+                    ContentBlock::Text(text) => texts.push(text.as_str()),
+                    ContentBlock::GuardContent(content) => texts.extend(guard_text(content)),
+                    ContentBlock::CachePoint(_) | ContentBlock::ReasoningContent(_) => {}
+                    ContentBlock::Image(_) | ContentBlock::Document(_) | ContentBlock::Video(_) => {
+                        return Err(AwsError::invalid_field(
+                            &field,
+                            "This model doesn't support this content block type (text only).",
+                        ));
+                    }
+                    _ => {
+                        return Err(AwsError::invalid_field(
+                            &field,
+                            "tool use and other content block types are not supported by this model on this server yet",
+                        ));
+                    }
+                }
+            }
+            let role = match message.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            out.push(ChatMessage::new(role, texts.join("\n")));
+        }
+        if self.messages.last().map(|m| m.role) != Some(Role::User) {
+            return Err(AwsError::validation(
+                "The last message of a conversation must be a user message.",
+            ));
+        }
+        Ok(out)
+    }
+
+    fn generation_params(&self, model: &TextModel) -> Result<GenerationParams, AwsError> {
+        let config = self.inference_config.clone().unwrap_or_default();
+        let context = model.model.config().context_length;
+        let max_tokens = match config.max_tokens {
+            None => DEFAULT_MAX_TOKENS,
+            Some(n) if n < 1 => {
+                return Err(AwsError::invalid_field(
+                    "inferenceConfig.maxTokens",
+                    "Member must have value greater than or equal to 1",
+                ));
+            }
+            Some(n) if n as usize > context => {
+                return Err(AwsError::invalid_field(
+                    "inferenceConfig.maxTokens",
+                    format!("Member must have value less than or equal to {context}"),
+                ));
+            }
+            Some(n) => n as usize,
+        };
+        let temperature = unit_interval("inferenceConfig.temperature", config.temperature, 0.7)?;
+        let top_p = unit_interval("inferenceConfig.topP", config.top_p, 0.9)?;
+        if config.stop_sequences.len() > MAX_STOP_SEQUENCES {
+            return Err(AwsError::invalid_field(
+                "inferenceConfig.stopSequences",
+                format!("Member must have length less than or equal to {MAX_STOP_SEQUENCES}"),
+            ));
+        }
+        if let Some(i) = config.stop_sequences.iter().position(String::is_empty) {
+            return Err(AwsError::invalid_field(
+                &format!("inferenceConfig.stopSequences.{i}"),
+                "Member must have length greater than or equal to 1",
+            ));
+        }
+        let (top_k, seed) = additional_fields(self.additional_model_request_fields.as_ref())?;
+        Ok(GenerationParams {
+            max_tokens,
+            sampling: SamplingParams {
+                temperature: temperature as f32,
+                top_p: top_p as f32,
+                top_k,
+                seed,
+            },
+            stop_sequences: config.stop_sequences,
+        })
+    }
+}
+
+fn guard_text(content: &Value) -> Option<&str> {
+    content.get("text")?.get("text")?.as_str()
+}
+
+fn unit_interval(field: &str, value: Option<f64>, default: f64) -> Result<f64, AwsError> {
+    match value {
+        None => Ok(default),
+        Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Some(_) => Err(AwsError::invalid_field(
+            field,
+            "Member must have value between 0 and 1",
+        )),
+    }
+}
+
+/// `additionalModelRequestFields` this model understands: `top_k` and `seed`.
+pub fn additional_fields(fields: Option<&Value>) -> Result<(usize, Option<u64>), AwsError> {
+    let Some(fields) = fields else {
+        return Ok((0, None));
+    };
+    let Some(map) = fields.as_object() else {
+        return Err(AwsError::invalid_field(
+            "additionalModelRequestFields",
+            "must be a JSON object",
+        ));
+    };
+    let mut top_k = 0;
+    let mut seed = None;
+    for (key, value) in map {
+        match key.as_str() {
+            "top_k" => {
+                top_k = value.as_u64().filter(|k| *k <= 1000).ok_or_else(|| {
+                    AwsError::invalid_field(
+                        "additionalModelRequestFields.top_k",
+                        "must be an integer between 0 and 1000",
+                    )
+                })? as usize;
+            }
+            "seed" => {
+                seed = Some(value.as_u64().ok_or_else(|| {
+                    AwsError::invalid_field(
+                        "additionalModelRequestFields.seed",
+                        "must be a non-negative integer",
+                    )
+                })?);
+            }
+            other => {
+                return Err(AwsError::invalid_field(
+                    &format!("additionalModelRequestFields.{other}"),
+                    "this model accepts top_k and seed only",
+                ));
+            }
+        }
+    }
+    Ok((top_k, seed))
+}
+
+/// Renders `messages` with the model's chat template and tokenizes the prompt, refusing one
+/// that leaves no room to answer in the context window.
+pub fn render_prompt(model: &TextModel, messages: &[ChatMessage]) -> Result<Vec<u32>, AwsError> {
+    let text = match model.model.chat_template() {
+        Some(template) => template
+            .render(messages, true, None)
+            .map_err(|e| AwsError::internal(format!("chat template failed: {e}")))?,
+        None => messages
+            .iter()
+            .map(|m| m.content.clone())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    tokenize_prompt(model, &text)
+}
+
+/// Tokenizes a raw prompt, refusing one that does not fit the context window.
+pub fn tokenize_prompt(model: &TextModel, text: &str) -> Result<Vec<u32>, AwsError> {
+    let ids = model
+        .model
+        .tokenizer()
+        .encode(text)
+        .map_err(|e| AwsError::internal(format!("tokenizer failed: {e}")))?;
+    let context = model.model.config().context_length;
+    if ids.len() + 1 >= context {
+        return Err(AwsError::validation(format!(
+            "Input is too long for requested model: the prompt is {} tokens and the context window {context}.",
+            ids.len()
+        )));
+    }
+    Ok(ids)
+}
+
+/// Queues a generation; a full queue is a ThrottlingException (retried by the SDKs).
+pub fn start(
+    model: &TextModel,
+    prepared: Prepared,
+) -> Result<UnboundedReceiver<GenerationEvent>, AwsError> {
+    let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
+    model
+        .engine
+        .submit(prepared.prompt, prepared.params, events)
+        .map_err(|e| match e {
+            SubmitError::QueueFull(_) => AwsError::new(ErrorCode::Throttling, e.to_string()),
+            SubmitError::Stopped => AwsError::new(ErrorCode::ServiceUnavailable, e.to_string()),
+        })?;
+    Ok(receiver)
+}
+
+/// A finished generation.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub text: String,
+    pub stop_reason: StopReason,
+    pub input_tokens: usize,
+    pub output_tokens: usize,
+}
+
+/// Waits for a whole generation.
+pub async fn collect(mut events: UnboundedReceiver<GenerationEvent>) -> Result<Completion, AwsError> {
+    let mut text = String::new();
+    while let Some(event) = events.recv().await {
+        match event {
+            GenerationEvent::Text(piece) => text.push_str(&piece),
+            GenerationEvent::Done {
+                stop_reason,
+                input_tokens,
+                output_tokens,
+            } => {
+                return Ok(Completion {
+                    text,
+                    stop_reason,
+                    input_tokens,
+                    output_tokens,
+                });
+            }
+            GenerationEvent::Failed(message) => {
+                return Err(AwsError::new(ErrorCode::ModelError, message));
+            }
+        }
+    }
+    Err(AwsError::new(ErrorCode::ModelError, "generation ended without a result"))
+}
+
+/// Converse's response body.
+pub fn converse_response(completion: &Completion, started: Instant) -> Value {
+    json!({
+        "output": { "message": { "role": "assistant", "content": [{ "text": completion.text }] } },
+        "stopReason": completion.stop_reason.as_str(),
+        "usage": usage(completion.input_tokens, completion.output_tokens),
+        "metrics": { "latencyMs": started.elapsed().as_millis() as u64 },
+    })
+}
+
+pub fn usage(input: usize, output: usize) -> Value {
+    json!({ "inputTokens": input, "outputTokens": output, "totalTokens": input + output })
+}
