@@ -85,6 +85,7 @@ fn last_position_logits_match() {
                 .zip(&logits)
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f32::max);
+            eprintln!("{name}: max |Δlogit| over the vocabulary = {max_diff}");
             assert!(max_diff <= 0.05, "{name}: max |Δlogit| = {max_diff}");
         }
     }

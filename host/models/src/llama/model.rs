@@ -130,6 +130,12 @@ impl LlamaModel {
     /// products are shared across all their rows, attention is per sequence. Returns each
     /// sequence's logits at its last new position.
     pub fn forward_batch(&self, seqs: &mut [SeqInput<'_>]) -> Result<Vec<Vec<f32>>> {
+        // Run the whole pass on a pool thread: each of the ~200 parallel products per token
+        // then forks from inside the pool instead of parking and waking the caller's thread.
+        rayon::scope(|_| self.forward_batch_in_pool(seqs))
+    }
+
+    fn forward_batch_in_pool(&self, seqs: &mut [SeqInput<'_>]) -> Result<Vec<Vec<f32>>> {
         let c = &self.config;
         if seqs.iter().any(|s| s.tokens.is_empty()) {
             return Err(ModelError::Input("empty token list".into()));
