@@ -19,4 +19,4 @@ pub use chat_template::{ChatMessage, ChatTemplate};
 pub use error::{ModelError, Result};
 pub use llama::{KvCache, LlamaConfig, LlamaModel};
 pub use sampler::{Sampler, SamplingParams};
-pub use tokenizer::Tokenizer;
+pub use tokenizer::{TextStream, Tokenizer};

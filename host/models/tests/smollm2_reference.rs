@@ -140,3 +140,20 @@ fn batched_decode_matches_single_sequences() {
     assert_eq!(argmax(&step[1]), u32s(&ps[4]["greedy_new_ids"])[1]);
     assert_eq!(ca.len(), a.len() + 1);
 }
+
+#[test]
+fn streamed_text_equals_decoded_text() {
+    let tok = model().tokenizer();
+    for p in prompts() {
+        let ids = u32s(&p["greedy_new_ids"]);
+        let mut stream = mantle_models::TextStream::new(false);
+        let mut text = String::new();
+        for &id in &ids {
+            if let Some(delta) = stream.push(tok, id).unwrap() {
+                text.push_str(&delta);
+            }
+        }
+        assert_eq!(text, tok.decode(&ids, false).unwrap(), "{}", p["name"]);
+        assert_eq!(text, p["greedy_text"].as_str().unwrap(), "{}", p["name"]);
+    }
+}

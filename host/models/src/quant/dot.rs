@@ -94,7 +94,7 @@ mod simd {
     /// Bytes ahead of the current block to prefetch. Decode streams ~100 MB of weights per token
     /// in many short rows; the hardware prefetcher restarts at every row, this keeps the
     /// memory pipeline full across row boundaries.
-    const PREFETCH_AHEAD: usize = 1024;
+    const PREFETCH_AHEAD: usize = 2048;
 
     pub(super) fn available() -> bool {
         static AVAILABLE: OnceLock<bool> = OnceLock::new();
@@ -154,44 +154,71 @@ mod simd {
         (_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_shuffle_ps::<1>(v, v)))
     }
 
+    /// `d · Σ q·x` as a vector (to be summed later) and `m · Σ x` for one Q4_1 block.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q4_1_block(blk: *const u8, xp: *const f32, xsum: f32, acc: __m256) -> (__m256, f32) {
+        // SAFETY: caller guarantees a whole block at `blk` and 32 floats at `xp`; the prefetch
+        // address is never dereferenced.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
+            let (d, m) = two_f16(blk);
+            let mask = _mm256_set1_epi32(0x0F);
+            // Widening 8 quant bytes to 32-bit lanes first means one shuffle yields 16
+            // elements: low nibbles are elements i, high nibbles elements i + 16.
+            let q0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(4).cast()));
+            let q1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(12).cast()));
+            let lo0 = _mm256_cvtepi32_ps(_mm256_and_si256(q0, mask));
+            let lo1 = _mm256_cvtepi32_ps(_mm256_and_si256(q1, mask));
+            let hi0 = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q0));
+            let hi1 = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q1));
+            let s0 = _mm256_fmadd_ps(
+                lo1,
+                _mm256_loadu_ps(xp.add(8)),
+                _mm256_mul_ps(lo0, _mm256_loadu_ps(xp)),
+            );
+            let s1 = _mm256_fmadd_ps(
+                hi1,
+                _mm256_loadu_ps(xp.add(24)),
+                _mm256_mul_ps(hi0, _mm256_loadu_ps(xp.add(16))),
+            );
+            (
+                _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_add_ps(s0, s1), acc),
+                m * xsum,
+            )
+        }
+    }
+
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn dot_q4_1_avx2(row: *const u8, x: *const f32, xsum: *const f32, nb: usize) -> f32 {
-        let mask = _mm256_set1_epi32(0x0F);
-        // Two accumulators so consecutive blocks do not wait on each other's FMA latency.
-        let mut acc = [_mm256_setzero_ps(); 2];
-        let mut offsets = 0.0f32;
-        for b in 0..nb {
-            // SAFETY: block `b` is within the `nb * 20` bytes / `nb * 32` floats the caller
-            // checked; the prefetch address is never dereferenced.
-            unsafe {
-                let blk = row.add(b * 20);
-                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
-                let (d, m) = two_f16(blk);
-                // Widening 8 quant bytes to 32-bit lanes first means one shuffle yields 16
-                // elements: low nibbles are elements i, high nibbles elements i + 16.
-                let q0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(4).cast()));
-                let q1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(12).cast()));
-                let xp = x.add(b * QK);
-                let lo0 = _mm256_cvtepi32_ps(_mm256_and_si256(q0, mask));
-                let lo1 = _mm256_cvtepi32_ps(_mm256_and_si256(q1, mask));
-                let hi0 = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q0));
-                let hi1 = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q1));
-                let s0 = _mm256_fmadd_ps(
-                    lo1,
-                    _mm256_loadu_ps(xp.add(8)),
-                    _mm256_mul_ps(lo0, _mm256_loadu_ps(xp)),
+        // Two blocks per step with separate accumulators, so consecutive blocks do not wait on
+        // each other's FMA latency (an indexed accumulator array would live on the stack).
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let (mut off0, mut off1) = (0.0f32, 0.0f32);
+        let mut b = 0;
+        // SAFETY: every block index used is below `nb`, within the bounds the caller checked.
+        unsafe {
+            while b + 2 <= nb {
+                let (a, o) = q4_1_block(row.add(b * 20), x.add(b * QK), *xsum.add(b), acc0);
+                acc0 = a;
+                off0 += o;
+                let (a, o) = q4_1_block(
+                    row.add((b + 1) * 20),
+                    x.add((b + 1) * QK),
+                    *xsum.add(b + 1),
+                    acc1,
                 );
-                let s1 = _mm256_fmadd_ps(
-                    hi1,
-                    _mm256_loadu_ps(xp.add(24)),
-                    _mm256_mul_ps(hi0, _mm256_loadu_ps(xp.add(16))),
-                );
-                let a = &mut acc[b & 1];
-                *a = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_add_ps(s0, s1), *a);
-                offsets += m * *xsum.add(b);
+                acc1 = a;
+                off1 += o;
+                b += 2;
+            }
+            if b < nb {
+                let (a, o) = q4_1_block(row.add(b * 20), x.add(b * QK), *xsum.add(b), acc0);
+                acc0 = a;
+                off0 += o;
             }
         }
-        hsum(_mm256_add_ps(acc[0], acc[1])) + offsets
+        hsum(_mm256_add_ps(acc0, acc1)) + (off0 + off1)
     }
 
     #[inline]
@@ -200,36 +227,48 @@ mod simd {
         _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v))
     }
 
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q8_0_block(blk: *const u8, xp: *const f32, acc: __m256) -> __m256 {
+        // SAFETY: caller guarantees a whole block at `blk` and 32 floats at `xp`; the prefetch
+        // address is never dereferenced.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
+            let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+                blk.cast::<u16>().read_unaligned(),
+            ))));
+            let q = blk.add(2);
+            let w = |i: usize| i8x8_to_f32(_mm_loadl_epi64(q.add(8 * i).cast()));
+            let s0 = _mm256_fmadd_ps(
+                w(1),
+                _mm256_loadu_ps(xp.add(8)),
+                _mm256_mul_ps(w(0), _mm256_loadu_ps(xp)),
+            );
+            let s1 = _mm256_fmadd_ps(
+                w(3),
+                _mm256_loadu_ps(xp.add(24)),
+                _mm256_mul_ps(w(2), _mm256_loadu_ps(xp.add(16))),
+            );
+            _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_add_ps(s0, s1), acc)
+        }
+    }
+
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn dot_q8_0_avx2(row: *const u8, x: *const f32, nb: usize) -> f32 {
-        let mut acc = [_mm256_setzero_ps(); 2];
-        for b in 0..nb {
-            // SAFETY: block `b` is within the bounds the caller checked; the prefetch address is
-            // never dereferenced.
-            unsafe {
-                let blk = row.add(b * 34);
-                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
-                let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
-                    blk.cast::<u16>().read_unaligned(),
-                ))));
-                let q = blk.add(2);
-                let xp = x.add(b * QK);
-                let w = |i: usize| i8x8_to_f32(_mm_loadl_epi64(q.add(8 * i).cast()));
-                let s0 = _mm256_fmadd_ps(
-                    w(1),
-                    _mm256_loadu_ps(xp.add(8)),
-                    _mm256_mul_ps(w(0), _mm256_loadu_ps(xp)),
-                );
-                let s1 = _mm256_fmadd_ps(
-                    w(3),
-                    _mm256_loadu_ps(xp.add(24)),
-                    _mm256_mul_ps(w(2), _mm256_loadu_ps(xp.add(16))),
-                );
-                let a = &mut acc[b & 1];
-                *a = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_add_ps(s0, s1), *a);
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut b = 0;
+        // SAFETY: every block index used is below `nb`, within the bounds the caller checked.
+        unsafe {
+            while b + 2 <= nb {
+                acc0 = q8_0_block(row.add(b * 34), x.add(b * QK), acc0);
+                acc1 = q8_0_block(row.add((b + 1) * 34), x.add((b + 1) * QK), acc1);
+                b += 2;
+            }
+            if b < nb {
+                acc0 = q8_0_block(row.add(b * 34), x.add(b * QK), acc0);
             }
         }
-        hsum(_mm256_add_ps(acc[0], acc[1]))
+        hsum(_mm256_add_ps(acc0, acc1))
     }
 
     #[target_feature(enable = "avx2,fma")]

@@ -3,6 +3,9 @@
 //! `tokenizer.json`.
 
 mod gguf_bpe;
+mod stream;
+
+pub use stream::TextStream;
 
 use std::path::Path;
 
