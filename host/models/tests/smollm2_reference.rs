@@ -157,3 +157,36 @@ fn streamed_text_equals_decoded_text() {
         assert_eq!(text, p["greedy_text"].as_str().unwrap(), "{}", p["name"]);
     }
 }
+
+/// The burn implementation of the same graph (f32 weights) agrees with the reference too.
+#[test]
+fn burn_graph_matches_reference() {
+    let m = mantle_models::llama::BurnLlamaModel::load(
+        require(model_dir::smollm2_path()),
+        burn::prelude::Device::default(),
+    )
+    .unwrap();
+    for p in prompts()
+        .iter()
+        .filter(|p| p.get("full_logits_last").is_some())
+    {
+        let name = &p["name"];
+        let mut cache = m.new_cache();
+        let logits = m.forward(&u32s(&p["token_ids"]), &mut cache).unwrap();
+        let full = f32s(&p["full_logits_last"]);
+        let max_diff = full
+            .iter()
+            .zip(&logits)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        eprintln!("burn {name}: max |Δlogit| = {max_diff}");
+        assert!(max_diff <= 0.05, "burn {name}: max |Δlogit| = {max_diff}");
+        // A few cached decode steps follow the greedy reference.
+        let want = u32s(&p["greedy_new_ids"]);
+        let mut next = argmax(&logits);
+        for &w in &want[..4] {
+            assert_eq!(next, w, "burn greedy step of {name}");
+            next = argmax(&m.forward(&[next], &mut cache).unwrap());
+        }
+    }
+}
