@@ -43,6 +43,9 @@ impl ChatTemplate {
         // HF templates rely on Python whitespace semantics of Jinja2 defaults.
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
+        // Templates written for Jinja2 call Python string/dict methods (`.strip()`,
+        // `.startswith()`, `.items()`).
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function(
             "raise_exception",
             |msg: String| -> std::result::Result<Value, minijinja::Error> {
@@ -117,6 +120,16 @@ mod tests {
             .render(&[ChatMessage::new("user", "hi")], true, None)
             .unwrap();
         assert_eq!(out, "<user>hi</s><assistant>");
+        let t = ChatTemplate::new(
+            "{% for m in messages %}{{ m.content.strip().upper() }}{% endfor %}",
+            "",
+            "",
+        )
+        .unwrap();
+        let out = t
+            .render(&[ChatMessage::new("user", "  hi ")], false, None)
+            .unwrap();
+        assert_eq!(out, "HI");
         let t = ChatTemplate::new("{{ raise_exception('nope') }}", "", "").unwrap();
         assert!(
             t.render(&[], false, None)
