@@ -2,12 +2,12 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::ops::{add_assign, dot, rms_norm, rope, silu_mul, softmax};
+use super::ops::{add_assign, rms_norm, rope, silu_mul, softmax};
 use super::{KvCache, LlamaConfig};
 use crate::chat_template::ChatTemplate;
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
-use crate::quant::{GgmlType, QuantTensor, matmul, matmul_many};
+use crate::quant::{GgmlType, QuantTensor, axpy_f32, dot_f32, matmul, matmul_many};
 use crate::sampler::Sampler;
 use crate::tokenizer::Tokenizer;
 
@@ -248,7 +248,7 @@ impl LlamaModel {
             let qh = &q[r * dim + head * hd..r * dim + (head + 1) * hd];
             let mut scores: Vec<f32> = (0..=pos)
                 .map(|p| {
-                    dot(
+                    dot_f32(
                         qh,
                         &keys[p * kv_dim + kvh * hd..p * kv_dim + (kvh + 1) * hd],
                     ) * scale
@@ -256,10 +256,11 @@ impl LlamaModel {
                 .collect();
             softmax(&mut scores);
             for (p, &w) in scores.iter().enumerate() {
-                let vh = &values[p * kv_dim + kvh * hd..p * kv_dim + (kvh + 1) * hd];
-                for (a, b) in o.iter_mut().zip(vh) {
-                    *a += w * b;
-                }
+                axpy_f32(
+                    w,
+                    &values[p * kv_dim + kvh * hd..p * kv_dim + (kvh + 1) * hd],
+                    o,
+                );
             }
         });
         out

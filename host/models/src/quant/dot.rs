@@ -35,6 +35,17 @@ pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// `y += a * x` over f32 slices (attention's weighted sum of values).
+pub(crate) fn axpy_f32(a: f32, x: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        return simd::axpy(a, x, y);
+    }
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
 pub(crate) fn dot_row_scalar(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
     match ty {
         GgmlType::Q4_1 => dot_q4_1_scalar(row, x, xsum),
@@ -130,6 +141,30 @@ mod simd {
         let n = a.len().min(b.len());
         // SAFETY: features checked by the caller; `n` bounds both slices.
         unsafe { dot_f32_avx2(a.as_ptr().cast(), b.as_ptr(), n) }
+    }
+
+    pub(super) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+        let n = x.len().min(y.len());
+        // SAFETY: features checked by the caller; `n` bounds both slices.
+        unsafe { axpy_avx2(a, x.as_ptr(), y.as_mut_ptr(), n) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn axpy_avx2(a: f32, x: *const f32, y: *mut f32, n: usize) {
+        let av = _mm256_set1_ps(a);
+        let mut i = 0;
+        // SAFETY: `i + 8 <= n` / `i < n` keep every access inside both slices.
+        unsafe {
+            while i + 8 <= n {
+                let r = _mm256_fmadd_ps(av, _mm256_loadu_ps(x.add(i)), _mm256_loadu_ps(y.add(i)));
+                _mm256_storeu_ps(y.add(i), r);
+                i += 8;
+            }
+            while i < n {
+                *y.add(i) += a * *x.add(i);
+                i += 1;
+            }
+        }
     }
 
     #[inline]

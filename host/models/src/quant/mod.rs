@@ -6,6 +6,7 @@ mod matmul;
 
 pub use codec::{dequantize, dequantize_block};
 pub use dot::dot_row;
+pub(crate) use dot::{axpy_f32, dot_f32};
 pub use matmul::{matmul, matmul_many};
 
 use crate::error::{ModelError, Result};
