@@ -149,6 +149,9 @@ impl BertEmbedder {
             &[config.max_position_embeddings, h],
         )?;
         let token_type = ws.get_any_rows("embeddings.token_type_embeddings.weight", h)?;
+        if token_type.len() < h || word.is_empty() {
+            return Err(ModelError::Config("empty embedding table".into()));
+        }
         Ok(Self {
             word: tensor2(word, vocab),
             position: tensor2(position, config.max_position_embeddings),

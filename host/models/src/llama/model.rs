@@ -146,6 +146,13 @@ impl LlamaModel {
                     "KV cache belongs to another model".into(),
                 ));
             }
+            if s.cache.len() + s.tokens.len() > c.context_length {
+                return Err(ModelError::Input(format!(
+                    "{} positions exceed the context length {}",
+                    s.cache.len() + s.tokens.len(),
+                    c.context_length
+                )));
+            }
             if let Some(&bad) = s.tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
                 return Err(ModelError::Input(format!(
                     "token id {bad} outside vocabulary"

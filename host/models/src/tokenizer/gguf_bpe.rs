@@ -68,9 +68,9 @@ pub(super) fn build(gguf: &GgufFile) -> Result<tokenizers::Tokenizer> {
 
     let added: Vec<AddedToken> = types
         .iter()
-        .enumerate()
-        .filter(|&(_, &t)| t == TOKEN_TYPE_CONTROL || t == TOKEN_TYPE_USER_DEFINED)
-        .map(|(i, &t)| AddedToken::from(tokens[i].clone(), t == TOKEN_TYPE_CONTROL))
+        .zip(&tokens)
+        .filter(|&(&t, _)| t == TOKEN_TYPE_CONTROL || t == TOKEN_TYPE_USER_DEFINED)
+        .map(|(&t, token)| AddedToken::from(token.clone(), t == TOKEN_TYPE_CONTROL))
         .collect();
     tok.add_special_tokens(
         &added
