@@ -21,9 +21,10 @@ fn err(e: impl std::fmt::Display) -> ModelError {
 
 pub(super) fn build(gguf: &GgufFile) -> Result<tokenizers::Tokenizer> {
     let model = gguf.get_str("tokenizer.ggml.model")?;
-    if model != "gpt2" {
+    if model != "gpt2" && model != "llama" {
         return Err(ModelError::Tokenizer(format!(
-            "tokenizer.ggml.model `{model}` is not supported (only byte-level BPE, `gpt2`)"
+            "tokenizer.ggml.model `{model}` is not supported (`gpt2` byte-level BPE or `llama` \
+             SentencePiece BPE)"
         )));
     }
     let tokens: Vec<String> = gguf
@@ -32,6 +33,36 @@ pub(super) fn build(gguf: &GgufFile) -> Result<tokenizers::Tokenizer> {
         .map(|v| v.as_str().map(str::to_owned))
         .collect::<Option<_>>()
         .ok_or_else(|| ModelError::Metadata("tokenizer.ggml.tokens".into()))?;
+    let types: Vec<u64> = match gguf.get("tokenizer.ggml.token_type") {
+        Some(v) => v
+            .as_array()
+            .map(|a| a.iter().map(|t| t.as_u64().unwrap_or(1)).collect())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let mut tok = if model == "llama" {
+        super::gguf_spm::build(gguf, &tokens, &types)?
+    } else {
+        byte_level_bpe(gguf, &tokens)?
+    };
+    let added: Vec<AddedToken> = types
+        .iter()
+        .zip(&tokens)
+        .filter(|&(&t, _)| t == TOKEN_TYPE_CONTROL || t == TOKEN_TYPE_USER_DEFINED)
+        .map(|(&t, token)| AddedToken::from(token.clone(), t == TOKEN_TYPE_CONTROL))
+        .collect();
+    tok.add_special_tokens(
+        &added
+            .iter()
+            .filter(|t| t.special)
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    tok.add_tokens(&added.into_iter().filter(|t| !t.special).collect::<Vec<_>>());
+    Ok(tok)
+}
+
+fn byte_level_bpe(gguf: &GgufFile, tokens: &[String]) -> Result<tokenizers::Tokenizer> {
     let merges: Vec<(String, String)> = gguf
         .get_array("tokenizer.ggml.merges")?
         .iter()
@@ -42,13 +73,6 @@ pub(super) fn build(gguf: &GgufFile) -> Result<tokenizers::Tokenizer> {
         })
         .collect::<Option<_>>()
         .ok_or_else(|| ModelError::Metadata("tokenizer.ggml.merges".into()))?;
-    let types: Vec<u64> = match gguf.get("tokenizer.ggml.token_type") {
-        Some(v) => v
-            .as_array()
-            .map(|a| a.iter().map(|t| t.as_u64().unwrap_or(1)).collect())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
     let vocab: Vocab = tokens
         .iter()
         .enumerate()
@@ -65,21 +89,6 @@ pub(super) fn build(gguf: &GgufFile) -> Result<tokenizers::Tokenizer> {
         .unwrap_or("default");
     tok.with_pre_tokenizer(Some(pre_tokenizer(pre)?));
     tok.with_decoder(Some(ByteLevel::default()));
-
-    let added: Vec<AddedToken> = types
-        .iter()
-        .zip(&tokens)
-        .filter(|&(&t, _)| t == TOKEN_TYPE_CONTROL || t == TOKEN_TYPE_USER_DEFINED)
-        .map(|(&t, token)| AddedToken::from(token.clone(), t == TOKEN_TYPE_CONTROL))
-        .collect();
-    tok.add_special_tokens(
-        &added
-            .iter()
-            .filter(|t| t.special)
-            .cloned()
-            .collect::<Vec<_>>(),
-    );
-    tok.add_tokens(&added.into_iter().filter(|t| !t.special).collect::<Vec<_>>());
     Ok(tok)
 }
 

@@ -3,6 +3,7 @@
 //! `tokenizer.json`.
 
 mod gguf_bpe;
+mod gguf_spm;
 mod stream;
 
 pub use stream::TextStream;

@@ -1,5 +1,7 @@
 #![allow(dead_code)]
 
+pub mod gguf_writer;
+
 use std::path::PathBuf;
 
 use serde_json::Value;
