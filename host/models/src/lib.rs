@@ -20,3 +20,18 @@ pub use error::{ModelError, Result};
 pub use llama::{KvCache, LlamaConfig, LlamaModel};
 pub use sampler::{Sampler, SamplingParams};
 pub use tokenizer::{TextStream, Tokenizer};
+
+#[cfg(test)]
+mod tests {
+    /// The server shares loaded models across request tasks.
+    #[test]
+    fn models_are_shareable_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<crate::LlamaModel>();
+        shareable::<crate::BertEmbedder>();
+        shareable::<crate::llama::BurnLlamaModel>();
+        shareable::<crate::Tokenizer>();
+        shareable::<crate::ChatTemplate>();
+        shareable::<crate::KvCache>();
+    }
+}

@@ -298,16 +298,20 @@ impl LlamaModel {
         }
     }
 
-    /// Weight encodings present, for diagnostics.
+    /// Distinct weight encodings, in order of first use, for diagnostics.
     pub fn weight_types(&self) -> Vec<GgmlType> {
-        let mut tys: Vec<GgmlType> = self
+        let mut tys = Vec::new();
+        let all = self
             .layers
             .iter()
             .flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down])
             .chain([&self.token_embd])
-            .map(QuantTensor::ty)
-            .collect();
-        tys.dedup();
+            .chain(self.output.as_ref());
+        for ty in all.map(QuantTensor::ty) {
+            if !tys.contains(&ty) {
+                tys.push(ty);
+            }
+        }
         tys
     }
 }
