@@ -26,6 +26,29 @@ pub fn dot_row(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
     dot_row_scalar(ty, row, x, xsum)
 }
 
+/// Tokens handled together by `dot_row_multi`.
+pub(crate) const MULTI: usize = 4;
+
+/// `row · x_t` for `MULTI` activation rows at once, decoding each weight block once for all of
+/// them (prefill). `None` when no such kernel exists for `ty` on this CPU.
+pub(crate) fn dot_row_multi(
+    ty: GgmlType,
+    row: &[u8],
+    xs: [&[f32]; MULTI],
+    sums: [&[f32]; MULTI],
+) -> Option<[f32; MULTI]> {
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() {
+        match ty {
+            GgmlType::Q4_1 => return Some(simd::dot4_q4_1(row, xs, sums)),
+            GgmlType::Q8_0 => return Some(simd::dot4_q8_0(row, xs)),
+            _ => {}
+        }
+    }
+    let _ = (ty, row, xs, sums);
+    None
+}
+
 /// `a · b` over f32 slices (used on rows decoded once and reused for several tokens).
 pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
@@ -129,6 +152,102 @@ mod simd {
         assert!(row.len() >= nb * 34);
         // SAFETY: as for `dot_q4_1`.
         unsafe { dot_q8_0_avx2(row.as_ptr(), x.as_ptr(), nb) }
+    }
+
+    pub(super) fn dot4_q4_1(row: &[u8], xs: [&[f32]; 4], sums: [&[f32]; 4]) -> [f32; 4] {
+        let nb = xs[0].len() / QK;
+        assert!(row.len() >= nb * 20);
+        assert!(xs.iter().all(|x| x.len() >= nb * QK) && sums.iter().all(|s| s.len() >= nb));
+        // SAFETY: `available()` was checked by the caller; the asserts bound every read.
+        unsafe {
+            dot4_q4_1_avx2(
+                row.as_ptr(),
+                xs.map(<[f32]>::as_ptr),
+                sums.map(<[f32]>::as_ptr),
+                nb,
+            )
+        }
+    }
+
+    pub(super) fn dot4_q8_0(row: &[u8], xs: [&[f32]; 4]) -> [f32; 4] {
+        let nb = xs[0].len() / QK;
+        assert!(row.len() >= nb * 34 && xs.iter().all(|x| x.len() >= nb * QK));
+        // SAFETY: as for `dot4_q4_1`.
+        unsafe { dot4_q8_0_avx2(row.as_ptr(), xs.map(<[f32]>::as_ptr), nb) }
+    }
+
+    /// One decoded block (4 x 8 weights) against 4 token rows; weights stay in registers.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block_times_4(w: [__m256; 4], xs: [*const f32; 4], d: __m256, acc: &mut [__m256; 4]) {
+        for t in 0..4 {
+            // SAFETY: caller guarantees 32 readable floats at each `xs[t]`.
+            unsafe {
+                let xp = xs[t];
+                let s0 = _mm256_fmadd_ps(
+                    w[1],
+                    _mm256_loadu_ps(xp.add(8)),
+                    _mm256_mul_ps(w[0], _mm256_loadu_ps(xp)),
+                );
+                let s1 = _mm256_fmadd_ps(
+                    w[3],
+                    _mm256_loadu_ps(xp.add(24)),
+                    _mm256_mul_ps(w[2], _mm256_loadu_ps(xp.add(16))),
+                );
+                acc[t] = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc[t]);
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot4_q4_1_avx2(
+        row: *const u8,
+        xs: [*const f32; 4],
+        sums: [*const f32; 4],
+        nb: usize,
+    ) -> [f32; 4] {
+        let mask = _mm256_set1_epi32(0x0F);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut off = [0.0f32; 4];
+        for b in 0..nb {
+            // SAFETY: block `b` and the 32 floats of each row at `b * QK` are within the bounds
+            // the caller checked.
+            unsafe {
+                let blk = row.add(b * 20);
+                let (d, m) = two_f16(blk);
+                let q0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(4).cast()));
+                let q1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(blk.add(12).cast()));
+                let w = [
+                    _mm256_cvtepi32_ps(_mm256_and_si256(q0, mask)),
+                    _mm256_cvtepi32_ps(_mm256_and_si256(q1, mask)),
+                    _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q0)),
+                    _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(q1)),
+                ];
+                block_times_4(w, xs.map(|x| x.add(b * QK)), _mm256_set1_ps(d), &mut acc);
+                for t in 0..4 {
+                    off[t] += m * *sums[t].add(b);
+                }
+            }
+        }
+        [0, 1, 2, 3].map(|t| hsum(acc[t]) + off[t])
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot4_q8_0_avx2(row: *const u8, xs: [*const f32; 4], nb: usize) -> [f32; 4] {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for b in 0..nb {
+            // SAFETY: as in `dot4_q4_1_avx2`.
+            unsafe {
+                let blk = row.add(b * 34);
+                let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+                    blk.cast::<u16>().read_unaligned(),
+                ))));
+                let q = blk.add(2);
+                let w = [0, 1, 2, 3].map(|i| i8x8_to_f32(_mm_loadl_epi64(q.add(8 * i).cast())));
+                block_times_4(w, xs.map(|x| x.add(b * QK)), _mm256_set1_ps(d), &mut acc);
+            }
+        }
+        acc.map(|a| hsum(a))
     }
 
     pub(super) fn dot_f32(row: &[u8], x: &[f32]) -> f32 {
@@ -385,10 +504,13 @@ mod tests {
                 .map(|(a, b)| f64::from(*a) * f64::from(*b))
                 .sum();
             let xsum = block_sums(&x);
-            for got in [
+            let multi = dot_row_multi(ty, &row, [&x; MULTI], [&xsum; MULTI]);
+            let multi = multi.unwrap_or([dot_row_scalar(ty, &row, &x, &xsum); MULTI]);
+            let single = [
                 dot_row(ty, &row, &x, &xsum),
                 dot_row_scalar(ty, &row, &x, &xsum),
-            ] {
+            ];
+            for got in single.into_iter().chain(multi) {
                 let tol = 1e-4 * expected.abs().max(1.0);
                 assert!(
                     (f64::from(got) - expected).abs() < tol,

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::dequantize;
-use super::dot::{block_sums, dot_f32, dot_row};
+use super::dot::{MULTI, block_sums, dot_f32, dot_row, dot_row_multi};
 use super::{GgmlType, QuantTensor};
 
 /// From this many activation rows on, decoding a weight row once beats fused block kernels.
@@ -26,6 +26,7 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
     );
     assert_eq!(x.len(), n * k, "input is not {n} rows of {k}");
     let needs_sums = ws.iter().any(|w| w.ty() == GgmlType::Q4_1);
+    const { assert!(DECODE_ONCE_FROM >= MULTI) };
     let sums: Vec<Vec<f32>> = if needs_sums {
         x.chunks_exact(k).map(block_sums).collect()
     } else {
@@ -55,11 +56,29 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
                 let w = ws[wi];
                 let row = w.row(g - starts[wi]);
                 if n >= DECODE_ONCE_FROM {
-                    // Several tokens: decode the row once and reuse it from L1.
-                    decoded.resize(k, 0.0);
-                    dequantize(w.ty(), row, &mut decoded);
-                    for (t, r) in res.iter_mut().enumerate() {
-                        *r = dot_f32(&decoded, &x[t * k..(t + 1) * k]);
+                    let xrow = |t: usize| &x[t * k..(t + 1) * k];
+                    let mut t = 0;
+                    // Four tokens per pass over the row where a fused kernel exists.
+                    while t + MULTI <= n {
+                        let xs = [0, 1, 2, 3].map(|i| xrow(t + i));
+                        let ss = [0, 1, 2, 3].map(|i| sums[t + i].as_slice());
+                        match dot_row_multi(w.ty(), row, xs, ss) {
+                            Some(r) => res[t..t + MULTI].copy_from_slice(&r),
+                            None => break,
+                        }
+                        t += MULTI;
+                    }
+                    if t > 0 {
+                        for (ti, r) in res.iter_mut().enumerate().skip(t) {
+                            *r = dot_row(w.ty(), row, xrow(ti), &sums[ti]);
+                        }
+                    } else {
+                        // Other encodings: decode the row once, reuse it from L1.
+                        decoded.resize(k, 0.0);
+                        dequantize(w.ty(), row, &mut decoded);
+                        for (ti, r) in res.iter_mut().enumerate() {
+                            *r = dot_f32(&decoded, xrow(ti));
+                        }
                     }
                 } else {
                     for (t, r) in res.iter_mut().enumerate() {
@@ -110,6 +129,35 @@ mod tests {
         let both = matmul_many(&[&t, &t], &x, n);
         assert_eq!(both[0], y);
         assert_eq!(both[1], y);
+        // Quantized weights: batched rows (fused 4-token kernels plus tail) equal one-by-one.
+        for ty in [GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_0] {
+            let scale_bytes = if ty == GgmlType::Q4_1 { 4 } else { 2 };
+            let bytes: Vec<u8> = (0..ty.bytes_for(k * rows))
+                .map(|i| {
+                    if i % ty.block_bytes() < scale_bytes {
+                        // f16 0x2466 ~ 0.0175 for d (and m).
+                        [0x66, 0x24][i % 2]
+                    } else {
+                        (i * 37 % 256) as u8
+                    }
+                })
+                .collect();
+            let q = QuantTensor::new("q", ty, vec![k, rows], bytes).unwrap();
+            let many: Vec<f32> = (0..k * 7)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) * 0.3)
+                .collect();
+            let batched = matmul(&q, &many, 7);
+            for ti in 0..7 {
+                let one = matmul(&q, &many[ti * k..(ti + 1) * k], 1);
+                for r in 0..rows {
+                    let (a, b) = (batched[ti * rows + r], one[r]);
+                    assert!(
+                        (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+                        "{ty:?} {a} vs {b}"
+                    );
+                }
+            }
+        }
         // The decode-once path (many rows) agrees with the per-token kernels.
         let many: Vec<f32> = x.iter().cycle().take(k * 8).copied().collect();
         let y8 = matmul(&t, &many, 8);
