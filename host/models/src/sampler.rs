@@ -78,35 +78,33 @@ impl Sampler {
 
     pub fn sample(&mut self, logits: &[f32]) -> u32 {
         let p = &self.params;
+        if logits.is_empty() {
+            return 0;
+        }
         if p.temperature <= 0.0 || p.top_k == 1 {
             return argmax(logits);
         }
+        let inv_t = 1.0 / p.temperature;
         let mut cand: Vec<(u32, f32)> = logits
             .iter()
             .enumerate()
-            .map(|(i, &l)| (i as u32, l / p.temperature))
+            .map(|(i, &l)| (i as u32, l * inv_t))
             .collect();
-        cand.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
-        if p.top_k > 0 {
+        let by_logit_desc = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1);
+        // Sorting all ~50k logits per token would cost about as much as a decode step; only
+        // the head of the distribution is ever ordered.
+        if p.top_k > 0 && p.top_k < cand.len() {
+            cand.select_nth_unstable_by(p.top_k - 1, by_logit_desc);
             cand.truncate(p.top_k);
         }
-        let max = cand[0].1;
+        let max = cand.iter().map(|c| c.1).fold(f32::NEG_INFINITY, f32::max);
         let mut total = 0.0f32;
         for c in &mut cand {
             c.1 = (c.1 - max).exp();
             total += c.1;
         }
         if p.top_p < 1.0 {
-            let mut acc = 0.0;
-            let mut keep = cand.len();
-            for (i, c) in cand.iter().enumerate() {
-                acc += c.1 / total;
-                if acc >= p.top_p {
-                    keep = i + 1;
-                    break;
-                }
-            }
-            cand.truncate(keep);
+            cand = nucleus(cand, total, p.top_p);
             total = cand.iter().map(|c| c.1).sum();
         }
         let mut r = self.next_f32() * total;
@@ -117,6 +115,32 @@ impl Sampler {
             r -= w;
         }
         cand.last().map_or(0, |c| c.0)
+    }
+}
+
+/// The smallest set of most likely candidates whose mass reaches `top_p` of `total`.
+fn nucleus(mut cand: Vec<(u32, f32)>, total: f32, top_p: f32) -> Vec<(u32, f32)> {
+    let by_weight_desc = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1);
+    let target = top_p * total;
+    // Usually a few hundred candidates hold the nucleus: order just those, widen if not.
+    let mut head = 256.min(cand.len());
+    loop {
+        if head < cand.len() {
+            cand.select_nth_unstable_by(head - 1, by_weight_desc);
+        }
+        cand[..head].sort_unstable_by(by_weight_desc);
+        let mut acc = 0.0;
+        for (i, c) in cand[..head].iter().enumerate() {
+            acc += c.1;
+            if acc >= target {
+                cand.truncate(i + 1);
+                return cand;
+            }
+        }
+        if head == cand.len() {
+            return cand;
+        }
+        head = (head * 8).min(cand.len());
     }
 }
 
@@ -145,5 +169,29 @@ mod tests {
         assert_eq!(a, b);
         assert!(a.iter().all(|&t| t == 1 || t == 2));
         assert!(a.contains(&1) && a.contains(&2));
+    }
+
+    #[test]
+    fn unfiltered_sampling_follows_softmax() {
+        // p = softmax([ln 1, ln 3]) = [0.25, 0.75].
+        let logits = [1.0f32.ln(), 3.0f32.ln()];
+        let mut s = Sampler::new(SamplingParams {
+            temperature: 1.0,
+            seed: Some(7),
+            ..SamplingParams::default()
+        });
+        let ones = (0..4000).filter(|_| s.sample(&logits) == 1).count();
+        assert!((2800..3200).contains(&ones), "{ones}");
+    }
+
+    #[test]
+    fn nucleus_keeps_the_smallest_head() {
+        // Weights 0.5, 0.3, 0.2 (+ a long tail of zeros): top_p 0.7 keeps two.
+        let mut cand: Vec<(u32, f32)> = (0..1000).map(|i| (i, 0.0)).collect();
+        cand[500].1 = 0.3;
+        cand[7].1 = 0.5;
+        cand[900].1 = 0.2;
+        let kept = nucleus(cand, 1.0, 0.7);
+        assert_eq!(kept.iter().map(|c| c.0).collect::<Vec<_>>(), [7, 500]);
     }
 }
