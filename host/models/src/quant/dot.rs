@@ -4,21 +4,25 @@
 //! to f32, then matmul" up to summation order (activations are never quantized).
 
 use super::codec::{dequantize_block, f16_at};
-use super::{GgmlType, QK};
+use super::{GgmlType, QK, QK_K};
 
-/// Per-32-element sums of an activation vector; Q4_1's offset term needs `m * sum(x)` per block.
+/// Per-32-element sums of an activation vector; the offset terms of Q4_1 (`m * sum(x)` per
+/// block) and Q4_K (`dmin * min * sum(x)` per 32-element sub-block) need them.
 pub(crate) fn block_sums(x: &[f32]) -> Vec<f32> {
     x.chunks(QK).map(|c| c.iter().sum()).collect()
 }
 
-/// `row · x` for one encoded row. `xsum` must be `block_sums(x)` when `ty` is Q4_1 (it may be
-/// empty otherwise).
+/// `row · x` for one encoded row. `xsum` must be `block_sums(x)` when `ty` needs it
+/// (`needs_block_sums`; it may be empty otherwise).
 pub fn dot_row(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
         match ty {
             GgmlType::Q4_1 => return simd::dot_q4_1(row, x, xsum),
             GgmlType::Q8_0 => return simd::dot_q8_0(row, x),
+            GgmlType::Q4_0 => return simd::dot_q4_0(row, x),
+            GgmlType::Q4K => return simd::dot_q4k(row, x, xsum),
+            GgmlType::Q6K => return simd::dot_q6k(row, x),
             GgmlType::F32 => return simd::dot_f32(row, x),
             _ => {}
         }
@@ -69,6 +73,11 @@ pub(crate) fn axpy_f32(a: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// Whether `dot_row` on this type reads `block_sums(x)`.
+pub(crate) fn needs_block_sums(ty: GgmlType) -> bool {
+    matches!(ty, GgmlType::Q4_1 | GgmlType::Q4K)
+}
+
 pub(crate) fn dot_row_scalar(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
     match ty {
         GgmlType::Q4_1 => dot_q4_1_scalar(row, x, xsum),
@@ -108,11 +117,11 @@ fn dot_q8_0_scalar(row: &[u8], x: &[f32]) -> f32 {
 /// Any type: decode a block at a time into a stack buffer.
 fn dot_generic(ty: GgmlType, row: &[u8], x: &[f32]) -> f32 {
     let bs = ty.block_size();
-    let mut buf = [0.0f32; super::QK_K];
+    let mut buf = [0.0f32; QK_K];
     let mut total = 0.0f32;
     for (b, xs) in row.chunks_exact(ty.block_bytes()).zip(x.chunks_exact(bs)) {
         dequantize_block(ty, b, &mut buf[..bs]);
-        total += buf[..bs].iter().zip(xs).map(|(w, v)| w * v).sum::<f32>();
+        total += dot_f32(&buf[..bs], xs);
     }
     total
 }
@@ -123,7 +132,7 @@ mod simd {
     use std::arch::x86_64::*;
     use std::sync::OnceLock;
 
-    use super::QK;
+    use super::{QK, QK_K};
 
     /// Bytes ahead of the current block to prefetch. Decode streams ~100 MB of weights per token
     /// in many short rows; the hardware prefetcher restarts at every row, this keeps the
@@ -248,6 +257,184 @@ mod simd {
             }
         }
         acc.map(|a| hsum(a))
+    }
+
+    pub(super) fn dot_q4_0(row: &[u8], x: &[f32]) -> f32 {
+        let nb = x.len() / QK;
+        assert!(row.len() >= nb * 18);
+        // SAFETY: as for `dot_q4_1`.
+        unsafe { dot_q4_0_avx2(row.as_ptr(), x.as_ptr(), nb) }
+    }
+
+    pub(super) fn dot_q4k(row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+        let nb = x.len() / QK_K;
+        assert!(row.len() >= nb * 144 && xsum.len() >= nb * 8);
+        // SAFETY: as for `dot_q4_1`.
+        unsafe { dot_q4k_avx2(row.as_ptr(), x.as_ptr(), xsum.as_ptr(), nb) }
+    }
+
+    pub(super) fn dot_q6k(row: &[u8], x: &[f32]) -> f32 {
+        let nb = x.len() / QK_K;
+        assert!(row.len() >= nb * 210);
+        // SAFETY: as for `dot_q4_1`.
+        unsafe { dot_q6k_avx2(row.as_ptr(), x.as_ptr(), nb) }
+    }
+
+    /// 8 bytes at `p` widened to 32-bit lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn bytes8(p: *const u8) -> __m256i {
+        // SAFETY: caller guarantees 8 readable bytes at `p`.
+        _mm256_cvtepu8_epi32(unsafe { _mm_loadl_epi64(p.cast()) })
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_q4_0_avx2(row: *const u8, x: *const f32, nb: usize) -> f32 {
+        let mask = _mm256_set1_epi32(0x0F);
+        let eight = _mm256_set1_epi32(8);
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        for b in 0..nb {
+            // SAFETY: block `b` is within the bounds the caller checked; the prefetch address
+            // is never dereferenced.
+            unsafe {
+                let blk = row.add(b * 18);
+                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
+                let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+                    blk.cast::<u16>().read_unaligned(),
+                ))));
+                let q0 = bytes8(blk.add(2));
+                let q1 = bytes8(blk.add(10));
+                // Subtracting the zero point in integers keeps the result exact.
+                let w = |q: __m256i| _mm256_cvtepi32_ps(_mm256_sub_epi32(q, eight));
+                let xp = x.add(b * QK);
+                let s0 = _mm256_fmadd_ps(
+                    w(_mm256_and_si256(q1, mask)),
+                    _mm256_loadu_ps(xp.add(8)),
+                    _mm256_mul_ps(w(_mm256_and_si256(q0, mask)), _mm256_loadu_ps(xp)),
+                );
+                let s1 = _mm256_fmadd_ps(
+                    w(_mm256_srli_epi32::<4>(q1)),
+                    _mm256_loadu_ps(xp.add(24)),
+                    _mm256_mul_ps(w(_mm256_srli_epi32::<4>(q0)), _mm256_loadu_ps(xp.add(16))),
+                );
+                let s = _mm256_add_ps(s0, s1);
+                if b & 1 == 0 {
+                    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc0);
+                } else {
+                    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc1);
+                }
+            }
+        }
+        hsum(_mm256_add_ps(acc0, acc1))
+    }
+
+    /// Q4_K: per 64 elements, low nibbles form one 32-element sub-block and high nibbles the
+    /// next, each with its own 6-bit scale and min.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_q4k_avx2(row: *const u8, x: *const f32, xsum: *const f32, nb: usize) -> f32 {
+        let mask = _mm256_set1_epi32(0x0F);
+        let mut acc = _mm256_setzero_ps();
+        let mut offsets = 0.0f32;
+        for b in 0..nb {
+            // SAFETY: block `b` (144 bytes), its 256 floats and 8 sub-block sums are within the
+            // bounds the caller checked; prefetch addresses are never dereferenced.
+            unsafe {
+                let blk = row.add(b * 144);
+                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD + 64).cast());
+                let (d, dmin) = two_f16(blk);
+                let scales = std::slice::from_raw_parts(blk.add(4), 12);
+                let qs = blk.add(16);
+                let xb = x.add(b * QK_K);
+                let sums = xsum.add(b * 8);
+                for c in 0..4 {
+                    let (sc_lo, m_lo) = super::super::codec::scale_min_k4(2 * c, scales);
+                    let (sc_hi, m_hi) = super::super::codec::scale_min_k4(2 * c + 1, scales);
+                    let q = qs.add(32 * c);
+                    let xl = xb.add(64 * c);
+                    let xh = xl.add(32);
+                    let mut s_lo = _mm256_setzero_ps();
+                    let mut s_hi = _mm256_setzero_ps();
+                    for i in 0..4 {
+                        let v = bytes8(q.add(8 * i));
+                        let lo = _mm256_cvtepi32_ps(_mm256_and_si256(v, mask));
+                        let hi = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(v));
+                        s_lo = _mm256_fmadd_ps(lo, _mm256_loadu_ps(xl.add(8 * i)), s_lo);
+                        s_hi = _mm256_fmadd_ps(hi, _mm256_loadu_ps(xh.add(8 * i)), s_hi);
+                    }
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(d * f32::from(sc_lo)), s_lo, acc);
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(d * f32::from(sc_hi)), s_hi, acc);
+                    offsets += dmin
+                        * (f32::from(m_lo) * *sums.add(2 * c)
+                            + f32::from(m_hi) * *sums.add(2 * c + 1));
+                }
+            }
+        }
+        hsum(acc) - offsets
+    }
+
+    /// Q6_K: each 128-element half combines 4-bit `ql` with 2-bit `qh` into four interleaved
+    /// runs of 32, scaled per 16 elements by signed 8-bit scales.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot_q6k_avx2(row: *const u8, x: *const f32, nb: usize) -> f32 {
+        let m4 = _mm256_set1_epi32(0x0F);
+        let m2 = _mm256_set1_epi32(0x03);
+        let bias = _mm256_set1_epi32(32);
+        let mut acc = _mm256_setzero_ps();
+        for b in 0..nb {
+            // SAFETY: block `b` (210 bytes) and its 256 floats are within the bounds the
+            // caller checked; prefetch addresses are never dereferenced.
+            unsafe {
+                let blk = row.add(b * 210);
+                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD + 64).cast());
+                _mm_prefetch::<_MM_HINT_T0>(blk.wrapping_add(PREFETCH_AHEAD + 128).cast());
+                let d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+                    blk.add(208).cast::<u16>().read_unaligned(),
+                ))));
+                let xb = x.add(b * QK_K);
+                for h in 0..2 {
+                    let ql = blk.add(64 * h);
+                    let qh = blk.add(128 + 32 * h);
+                    let sc = blk.add(192 + 8 * h).cast::<i8>();
+                    let xh = xb.add(128 * h);
+                    // Two groups of 16 `l`s share a scale index.
+                    for g in 0..2 {
+                        let mut s = [_mm256_setzero_ps(); 4];
+                        for half8 in 0..2 {
+                            let l = 16 * g + 8 * half8;
+                            let a = bytes8(ql.add(l));
+                            let c = bytes8(ql.add(l + 32));
+                            let hb = bytes8(qh.add(l));
+                            let hi = |shift: i32| -> __m256i {
+                                let v = match shift {
+                                    0 => hb,
+                                    2 => _mm256_srli_epi32::<2>(hb),
+                                    4 => _mm256_srli_epi32::<4>(hb),
+                                    _ => _mm256_srli_epi32::<6>(hb),
+                                };
+                                _mm256_slli_epi32::<4>(_mm256_and_si256(v, m2))
+                            };
+                            let q = [
+                                _mm256_or_si256(_mm256_and_si256(a, m4), hi(0)),
+                                _mm256_or_si256(_mm256_and_si256(c, m4), hi(2)),
+                                _mm256_or_si256(_mm256_srli_epi32::<4>(a), hi(4)),
+                                _mm256_or_si256(_mm256_srli_epi32::<4>(c), hi(6)),
+                            ];
+                            for (k, (sk, &qk)) in s.iter_mut().zip(&q).enumerate() {
+                                let w = _mm256_cvtepi32_ps(_mm256_sub_epi32(qk, bias));
+                                *sk = _mm256_fmadd_ps(w, _mm256_loadu_ps(xh.add(l + 32 * k)), *sk);
+                            }
+                        }
+                        for (k, &sk) in s.iter().enumerate() {
+                            let scale = d * f32::from(*sc.add(g + 2 * k));
+                            acc = _mm256_fmadd_ps(_mm256_set1_ps(scale), sk, acc);
+                        }
+                    }
+                }
+            }
+        }
+        hsum(acc)
     }
 
     pub(super) fn dot_f32(row: &[u8], x: &[f32]) -> f32 {

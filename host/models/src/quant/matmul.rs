@@ -2,9 +2,9 @@
 
 use rayon::prelude::*;
 
+use super::QuantTensor;
 use super::dequantize;
-use super::dot::{MULTI, block_sums, dot_f32, dot_row, dot_row_multi};
-use super::{GgmlType, QuantTensor};
+use super::dot::{MULTI, block_sums, dot_f32, dot_row, dot_row_multi, needs_block_sums};
 
 /// From this many activation rows on, decoding a weight row once beats fused block kernels.
 const DECODE_ONCE_FROM: usize = 4;
@@ -25,7 +25,7 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
         "weights disagree on input length"
     );
     assert_eq!(x.len(), n * k, "input is not {n} rows of {k}");
-    let needs_sums = ws.iter().any(|w| w.ty() == GgmlType::Q4_1);
+    let needs_sums = ws.iter().any(|w| needs_block_sums(w.ty()));
     const { assert!(DECODE_ONCE_FROM >= MULTI) };
     let sums: Vec<Vec<f32>> = if needs_sums {
         x.chunks_exact(k).map(block_sums).collect()
@@ -109,6 +109,7 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quant::GgmlType;
 
     #[test]
     fn matches_naive_product() {
