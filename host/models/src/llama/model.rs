@@ -2,7 +2,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::ops::{add_assign, rms_norm, rope, silu_mul, softmax};
+use super::ops::{add_assign, inv_freqs, rms_norm, rope, rope_angles, silu_mul, softmax};
 use super::{KvCache, LlamaConfig};
 use crate::chat_template::ChatTemplate;
 use crate::error::{ModelError, Result};
@@ -33,6 +33,8 @@ pub struct LlamaModel {
     output: Option<QuantTensor>,
     output_norm: Vec<f32>,
     layers: Vec<Layer>,
+    /// Rotary frequencies per pair of head features.
+    inv_freqs: Vec<f32>,
     tokenizer: Tokenizer,
     chat_template: Option<ChatTemplate>,
 }
@@ -87,6 +89,11 @@ impl LlamaModel {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let factors = match gguf.tensor_info("rope_freqs.weight") {
+            Ok(_) => Some(vector(gguf, "rope_freqs.weight", c.rope_dim / 2)?),
+            Err(_) => None,
+        };
+        let inv_freqs = inv_freqs(c.rope_dim, c.rope_theta, factors.as_deref());
         let tokenizer = Tokenizer::from_gguf(gguf)?;
         let chat_template = match gguf.get("tokenizer.chat_template") {
             Some(_) => Some(ChatTemplate::from_gguf(gguf)?),
@@ -98,6 +105,7 @@ impl LlamaModel {
             token_embd,
             output,
             layers,
+            inv_freqs,
             tokenizer,
             chat_template,
         })
@@ -176,27 +184,19 @@ impl LlamaModel {
             self.token_embd.dequantize_row(tok as usize, row);
         }
 
+        let angles: Vec<Vec<(f32, f32)>> = rows
+            .iter()
+            .map(|&(_, pos)| rope_angles(&self.inv_freqs, pos as f32 / c.rope_scale))
+            .collect();
         for (li, layer) in self.layers.iter().enumerate() {
             let h = rms_norm(&x, &layer.attn_norm, c.rms_eps);
             let [mut q, mut k, v]: [Vec<f32>; 3] =
                 matmul_many(&[&layer.wq, &layer.wk, &layer.wv], &h, n)
                     .try_into()
                     .expect("three outputs");
-            for (r, &(_, pos)) in rows.iter().enumerate() {
-                rope(
-                    &mut q[r * dim..(r + 1) * dim],
-                    hd,
-                    c.rope_dim,
-                    pos,
-                    c.rope_theta,
-                );
-                rope(
-                    &mut k[r * kv_dim..(r + 1) * kv_dim],
-                    hd,
-                    c.rope_dim,
-                    pos,
-                    c.rope_theta,
-                );
+            for (r, angles) in angles.iter().enumerate() {
+                rope(&mut q[r * dim..(r + 1) * dim], hd, angles);
+                rope(&mut k[r * kv_dim..(r + 1) * kv_dim], hd, angles);
             }
             for (r, &(si, _)) in rows.iter().enumerate() {
                 let cache = &mut *seqs[si].cache;
