@@ -1,4 +1,5 @@
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -37,6 +38,8 @@ pub struct LlamaModel {
     inv_freqs: Vec<f32>,
     tokenizer: Tokenizer,
     chat_template: Option<ChatTemplate>,
+    /// Where the kernels run; rayon's global pool when `None`.
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 /// New tokens for one sequence and that sequence's cache.
@@ -108,7 +111,14 @@ impl LlamaModel {
             inv_freqs,
             tokenizer,
             chat_template,
+            pool: None,
         })
+    }
+
+    /// Runs this model's kernels on `pool` (e.g. to keep inference off the cores serving
+    /// requests) instead of rayon's global pool.
+    pub fn set_thread_pool(&mut self, pool: Arc<rayon::ThreadPool>) {
+        self.pool = Some(pool);
     }
 
     pub fn config(&self) -> &LlamaConfig {
@@ -140,7 +150,10 @@ impl LlamaModel {
     pub fn forward_batch(&self, seqs: &mut [SeqInput<'_>]) -> Result<Vec<Vec<f32>>> {
         // Run the whole pass on a pool thread: each of the ~200 parallel products per token
         // then forks from inside the pool instead of parking and waking the caller's thread.
-        rayon::scope(|_| self.forward_batch_in_pool(seqs))
+        match &self.pool {
+            Some(pool) => pool.install(|| self.forward_batch_in_pool(seqs)),
+            None => rayon::scope(|_| self.forward_batch_in_pool(seqs)),
+        }
     }
 
     fn forward_batch_in_pool(&self, seqs: &mut [SeqInput<'_>]) -> Result<Vec<Vec<f32>>> {
