@@ -8,7 +8,9 @@ use super::{KvCache, LlamaConfig};
 use crate::chat_template::ChatTemplate;
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
-use crate::quant::{GgmlType, QuantTensor, axpy_f32, dot_f32, matmul, matmul_many};
+use crate::quant::{
+    GgmlType, QuantTensor, matmul, matmul_many, strided_dots, strided_weighted_sum,
+};
 use crate::sampler::Sampler;
 use crate::tokenizer::Tokenizer;
 
@@ -266,22 +268,10 @@ impl LlamaModel {
             let keys = &seqs[si].cache.k[li];
             let values = &seqs[si].cache.v[li];
             let qh = &q[r * dim + head * hd..r * dim + (head + 1) * hd];
-            let mut scores: Vec<f32> = (0..=pos)
-                .map(|p| {
-                    dot_f32(
-                        qh,
-                        &keys[p * kv_dim + kvh * hd..p * kv_dim + (kvh + 1) * hd],
-                    ) * scale
-                })
-                .collect();
+            let mut scores = vec![0.0f32; pos + 1];
+            strided_dots(qh, keys, kvh * hd, kv_dim, scale, &mut scores);
             softmax(&mut scores);
-            for (p, &w) in scores.iter().enumerate() {
-                axpy_f32(
-                    w,
-                    &values[p * kv_dim + kvh * hd..p * kv_dim + (kvh + 1) * hd],
-                    o,
-                );
-            }
+            strided_weighted_sum(&scores, values, kvh * hd, kv_dim, o);
         });
         out
     }

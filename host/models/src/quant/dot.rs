@@ -62,14 +62,58 @@ pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// `y += a * x` over f32 slices (attention's weighted sum of values).
-pub(crate) fn axpy_f32(a: f32, x: &[f32], y: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if simd::available() {
-        return simd::axpy(a, x, y);
+/// `out[p] = scale * (q · rows[p])` where row `p` is `rows[offset + p * stride..][..q.len()]`
+/// (one head's keys inside the KV cache): attention scores in one call per head.
+pub(crate) fn strided_dots(
+    q: &[f32],
+    rows: &[f32],
+    offset: usize,
+    stride: usize,
+    scale: f32,
+    out: &mut [f32],
+) {
+    let hd = q.len();
+    if let Some(last) = out.len().checked_sub(1) {
+        assert!(
+            offset + last * stride + hd <= rows.len(),
+            "strided rows out of bounds"
+        );
     }
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() && hd.is_multiple_of(8) {
+        return simd::strided_dots(q, rows, offset, stride, scale, out);
+    }
+    for (p, o) in out.iter_mut().enumerate() {
+        let r = &rows[offset + p * stride..][..hd];
+        *o = scale * q.iter().zip(r).map(|(a, b)| a * b).sum::<f32>();
+    }
+}
+
+/// `out = Σ_p w[p] * rows[p]` with rows laid out as in `strided_dots` (attention's weighted
+/// sum of one head's values).
+pub(crate) fn strided_weighted_sum(
+    w: &[f32],
+    rows: &[f32],
+    offset: usize,
+    stride: usize,
+    out: &mut [f32],
+) {
+    let hd = out.len();
+    if let Some(last) = w.len().checked_sub(1) {
+        assert!(
+            offset + last * stride + hd <= rows.len(),
+            "strided rows out of bounds"
+        );
+    }
+    #[cfg(target_arch = "x86_64")]
+    if simd::available() && hd.is_multiple_of(8) {
+        return simd::strided_weighted_sum(w, rows, offset, stride, out);
+    }
+    out.fill(0.0);
+    for (p, &wp) in w.iter().enumerate() {
+        for (o, v) in out.iter_mut().zip(&rows[offset + p * stride..][..hd]) {
+            *o += wp * v;
+        }
     }
 }
 
@@ -449,27 +493,99 @@ mod simd {
         unsafe { dot_f32_avx2(a.as_ptr().cast(), b.as_ptr(), n) }
     }
 
-    pub(super) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-        let n = x.len().min(y.len());
-        // SAFETY: features checked by the caller; `n` bounds both slices.
-        unsafe { axpy_avx2(a, x.as_ptr(), y.as_mut_ptr(), n) }
+    pub(super) fn strided_dots(
+        q: &[f32],
+        rows: &[f32],
+        offset: usize,
+        stride: usize,
+        scale: f32,
+        out: &mut [f32],
+    ) {
+        // SAFETY: features checked by the caller, which also bounds-checked the last row.
+        unsafe { strided_dots_avx2(q, rows.as_ptr().add(offset), stride, scale, out) }
     }
 
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn axpy_avx2(a: f32, x: *const f32, y: *mut f32, n: usize) {
-        let av = _mm256_set1_ps(a);
-        let mut i = 0;
-        // SAFETY: `i + 8 <= n` / `i < n` keep every access inside both slices.
-        unsafe {
-            while i + 8 <= n {
-                let r = _mm256_fmadd_ps(av, _mm256_loadu_ps(x.add(i)), _mm256_loadu_ps(y.add(i)));
-                _mm256_storeu_ps(y.add(i), r);
-                i += 8;
+    unsafe fn strided_dots_avx2(
+        q: &[f32],
+        rows: *const f32,
+        stride: usize,
+        scale: f32,
+        out: &mut [f32],
+    ) {
+        let hd = q.len();
+        for (p, o) in out.iter_mut().enumerate() {
+            // SAFETY: row `p` lies within the slice the caller checked; `hd` is a multiple of 8.
+            unsafe {
+                let r = rows.add(p * stride);
+                let mut acc0 = _mm256_setzero_ps();
+                let mut acc1 = _mm256_setzero_ps();
+                let mut j = 0;
+                while j + 16 <= hd {
+                    acc0 = _mm256_fmadd_ps(
+                        _mm256_loadu_ps(q.as_ptr().add(j)),
+                        _mm256_loadu_ps(r.add(j)),
+                        acc0,
+                    );
+                    acc1 = _mm256_fmadd_ps(
+                        _mm256_loadu_ps(q.as_ptr().add(j + 8)),
+                        _mm256_loadu_ps(r.add(j + 8)),
+                        acc1,
+                    );
+                    j += 16;
+                }
+                if j < hd {
+                    acc0 = _mm256_fmadd_ps(
+                        _mm256_loadu_ps(q.as_ptr().add(j)),
+                        _mm256_loadu_ps(r.add(j)),
+                        acc0,
+                    );
+                }
+                *o = scale * hsum(_mm256_add_ps(acc0, acc1));
             }
-            while i < n {
-                *y.add(i) += a * *x.add(i);
-                i += 1;
+        }
+    }
+
+    pub(super) fn strided_weighted_sum(
+        w: &[f32],
+        rows: &[f32],
+        offset: usize,
+        stride: usize,
+        out: &mut [f32],
+    ) {
+        // SAFETY: features checked by the caller, which also bounds-checked the last row.
+        unsafe { strided_weighted_sum_avx2(w, rows.as_ptr().add(offset), stride, out) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn strided_weighted_sum_avx2(
+        w: &[f32],
+        rows: *const f32,
+        stride: usize,
+        out: &mut [f32],
+    ) {
+        let hd = out.len();
+        // Four 8-wide accumulators per pass keep up to 32 features in registers across all
+        // positions.
+        let mut j = 0;
+        while j < hd {
+            let width = (hd - j).min(32);
+            let mut acc = [_mm256_setzero_ps(); 4];
+            for (p, &wp) in w.iter().enumerate() {
+                let wv = _mm256_set1_ps(wp);
+                // SAFETY: row `p`, features `j..j + width`, lie within the checked slice.
+                unsafe {
+                    let r = rows.add(p * stride + j);
+                    for (k, a) in acc.iter_mut().enumerate().take(width / 8) {
+                        *a = _mm256_fmadd_ps(wv, _mm256_loadu_ps(r.add(8 * k)), *a);
+                    }
+                }
             }
+            for (k, a) in acc.iter().enumerate().take(width / 8) {
+                // SAFETY: `j + 8 * k + 8 <= hd == out.len()`.
+                unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(j + 8 * k), *a) };
+            }
+            j += width;
         }
     }
 
@@ -704,6 +820,29 @@ mod tests {
                     "{ty:?}: {got} vs {expected}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn strided_attention_kernels() {
+        let (hd, stride, offset, n) = (64, 192, 64, 37);
+        let rows: Vec<f32> = (0..offset + n * stride)
+            .map(|i| ((i * 7 % 23) as f32 - 11.0) * 0.05)
+            .collect();
+        let q: Vec<f32> = (0..hd).map(|i| (i % 5) as f32 - 2.0).collect();
+        let w: Vec<f32> = (0..n).map(|p| 1.0 / (p + 1) as f32).collect();
+        let mut scores = vec![0.0; n];
+        strided_dots(&q, &rows, offset, stride, 0.5, &mut scores);
+        let mut sum = vec![0.0; hd];
+        strided_weighted_sum(&w, &rows, offset, stride, &mut sum);
+        for p in 0..n {
+            let r = &rows[offset + p * stride..][..hd];
+            let e: f32 = 0.5 * q.iter().zip(r).map(|(a, b)| a * b).sum::<f32>();
+            assert!((scores[p] - e).abs() < 1e-4, "{p}: {} vs {e}", scores[p]);
+        }
+        for j in 0..hd {
+            let e: f32 = (0..n).map(|p| w[p] * rows[offset + p * stride + j]).sum();
+            assert!((sum[j] - e).abs() < 1e-4, "{j}: {} vs {e}", sum[j]);
         }
     }
 

@@ -9,6 +9,61 @@ use super::dot::{MULTI, block_sums, dot_f32, dot_row, dot_row_multi, needs_block
 /// From this many activation rows on, decoding a weight row once beats fused block kernels.
 const DECODE_ONCE_FROM: usize = 4;
 
+/// Activation rows processed per pass over a task's weight rows (16 x 1536 f32 = 96 KiB).
+const TOKEN_TILE: usize = 16;
+
+/// Activation rows `t0..t1` of `x` (rows of `k`), with their block sums.
+struct Tile<'a> {
+    x: &'a [f32],
+    k: usize,
+    sums: &'a [Vec<f32>],
+    t0: usize,
+    t1: usize,
+}
+
+impl Tile<'_> {
+    fn xrow(&self, t: usize) -> &[f32] {
+        &self.x[t * self.k..(t + 1) * self.k]
+    }
+
+    /// `res[j] = row · x[t0 + j]`.
+    fn run(&self, w: &QuantTensor, row: &[u8], res: &mut [f32], decoded: &mut Vec<f32>) {
+        let n = self.t1 - self.t0;
+        if n < DECODE_ONCE_FROM {
+            for (j, r) in res.iter_mut().enumerate() {
+                let t = self.t0 + j;
+                *r = dot_row(w.ty(), row, self.xrow(t), &self.sums[t]);
+            }
+            return;
+        }
+        let mut j = 0;
+        // Four tokens per pass over the row where a fused kernel exists.
+        while j + MULTI <= n {
+            let t = self.t0 + j;
+            let xs = [0, 1, 2, 3].map(|i| self.xrow(t + i));
+            let ss = [0, 1, 2, 3].map(|i| self.sums[t + i].as_slice());
+            match dot_row_multi(w.ty(), row, xs, ss) {
+                Some(r) => res[j..j + MULTI].copy_from_slice(&r),
+                None => break,
+            }
+            j += MULTI;
+        }
+        if j > 0 {
+            for (jj, r) in res.iter_mut().enumerate().skip(j) {
+                let t = self.t0 + jj;
+                *r = dot_row(w.ty(), row, self.xrow(t), &self.sums[t]);
+            }
+        } else {
+            // Other encodings: decode the row once, reuse it from L1.
+            decoded.resize(self.k, 0.0);
+            dequantize(w.ty(), row, decoded);
+            for (jj, r) in res.iter_mut().enumerate() {
+                *r = dot_f32(decoded, self.xrow(self.t0 + jj));
+            }
+        }
+    }
+}
+
 /// `x` holds `n` activation rows of `w.row_len()` elements; returns `n` rows of `w.n_rows()`.
 pub fn matmul(w: &QuantTensor, x: &[f32], n: usize) -> Vec<f32> {
     matmul_many(&[w], x, n)
@@ -50,40 +105,23 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
         .for_each(|(task, chunk)| {
             let first = task * rows_per_task;
             let mut decoded = Vec::new();
-            for (i, res) in chunk.chunks_exact_mut(n).enumerate() {
-                let g = first + i;
-                let wi = starts.partition_point(|&s| s <= g) - 1;
-                let w = ws[wi];
-                let row = w.row(g - starts[wi]);
-                if n >= DECODE_ONCE_FROM {
-                    let xrow = |t: usize| &x[t * k..(t + 1) * k];
-                    let mut t = 0;
-                    // Four tokens per pass over the row where a fused kernel exists.
-                    while t + MULTI <= n {
-                        let xs = [0, 1, 2, 3].map(|i| xrow(t + i));
-                        let ss = [0, 1, 2, 3].map(|i| sums[t + i].as_slice());
-                        match dot_row_multi(w.ty(), row, xs, ss) {
-                            Some(r) => res[t..t + MULTI].copy_from_slice(&r),
-                            None => break,
-                        }
-                        t += MULTI;
-                    }
-                    if t > 0 {
-                        for (ti, r) in res.iter_mut().enumerate().skip(t) {
-                            *r = dot_row(w.ty(), row, xrow(ti), &sums[ti]);
-                        }
-                    } else {
-                        // Other encodings: decode the row once, reuse it from L1.
-                        decoded.resize(k, 0.0);
-                        dequantize(w.ty(), row, &mut decoded);
-                        for (ti, r) in res.iter_mut().enumerate() {
-                            *r = dot_f32(&decoded, xrow(ti));
-                        }
-                    }
-                } else {
-                    for (t, r) in res.iter_mut().enumerate() {
-                        *r = dot_row(w.ty(), row, &x[t * k..(t + 1) * k], &sums[t]);
-                    }
+            // Long prompts: walk the activations in tiles that stay in L2 while this task's
+            // weight rows cycle through, instead of streaming every row of `x` per weight row.
+            for t0 in (0..n).step_by(TOKEN_TILE) {
+                let t1 = (t0 + TOKEN_TILE).min(n);
+                for (i, res) in chunk.chunks_exact_mut(n).enumerate() {
+                    let g = first + i;
+                    let wi = starts.partition_point(|&s| s <= g) - 1;
+                    let w = ws[wi];
+                    let row = w.row(g - starts[wi]);
+                    let tile = Tile {
+                        x,
+                        k,
+                        sums: &sums,
+                        t0,
+                        t1,
+                    };
+                    tile.run(w, row, &mut res[t0..t1], &mut decoded);
                 }
             }
         });
