@@ -12,9 +12,16 @@ pub(crate) fn block_sums(x: &[f32]) -> Vec<f32> {
     x.chunks(QK).map(|c| c.iter().sum()).collect()
 }
 
-/// `row · x` for one encoded row. `xsum` must be `block_sums(x)` when `ty` needs it
-/// (`needs_block_sums`; it may be empty otherwise).
+/// `row · x` for one encoded row (`x.len()` elements; panics if `row` is shorter). `xsum` is
+/// `block_sums(x)` when the caller has it; types that need it compute it when it is missing.
 pub fn dot_row(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
+    let owned;
+    let xsum = if needs_block_sums(ty) && xsum.len() < x.len() / QK {
+        owned = block_sums(x);
+        &owned[..]
+    } else {
+        xsum
+    };
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         match ty {
