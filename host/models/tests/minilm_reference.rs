@@ -33,6 +33,17 @@ fn embeddings_and_token_ids_match() {
         min_cos = min_cos.min(cos);
     }
     eprintln!("MiniLM: min cosine to the reference {min_cos}");
+    // Many texts of mixed lengths (several batches, reordered by length) keep input order.
+    let many: Vec<&str> = texts.iter().cycle().take(70).copied().collect();
+    let many_embs = embedder.embed(&many).unwrap();
+    for (i, v) in many_embs.iter().enumerate() {
+        let cos: f32 = v
+            .iter()
+            .zip(&embs[i % texts.len()])
+            .map(|(a, b)| a * b)
+            .sum();
+        assert!(cos > 0.99999, "text {i}: {cos}");
+    }
     // One at a time gives the same vectors as the padded batch.
     let single = embedder.embed(&texts[..1]).unwrap();
     let cos: f32 = single[0].iter().zip(&embs[0]).map(|(a, b)| a * b).sum();
