@@ -4,7 +4,9 @@ use rayon::prelude::*;
 
 use super::QuantTensor;
 use super::dequantize;
-use super::dot::{MULTI, block_sums, dot_f32, dot_row, dot_row_multi, needs_block_sums};
+use super::dot::{
+    MULTI, block_sums, dot_f32, dot_row, dot_row_multi, needs_block_sums, row_kernel,
+};
 
 /// From this many activation rows on, decoding a weight row once beats fused block kernels.
 const DECODE_ONCE_FROM: usize = 4;
@@ -104,16 +106,28 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
         .enumerate()
         .for_each(|(task, chunk)| {
             let first = task * rows_per_task;
+            let last = first + chunk.len() / n;
             let mut decoded = Vec::new();
-            // Long prompts: walk the activations in tiles that stay in L2 while this task's
-            // weight rows cycle through, instead of streaming every row of `x` per weight row.
-            for t0 in (0..n).step_by(TOKEN_TILE) {
-                let t1 = (t0 + TOKEN_TILE).min(n);
-                for (i, res) in chunk.chunks_exact_mut(n).enumerate() {
-                    let g = first + i;
-                    let wi = starts.partition_point(|&s| s <= g) - 1;
-                    let w = ws[wi];
-                    let row = w.row(g - starts[wi]);
+            // The weights (segments of the concatenated row space) this task's rows fall in.
+            for (w, &start) in ws.iter().zip(&starts) {
+                let lo = start.max(first);
+                let hi = (start + w.n_rows()).min(last);
+                if lo >= hi {
+                    continue;
+                }
+                let res = &mut chunk[(lo - first) * n..(hi - first) * n];
+                if n == 1 {
+                    // Decode: ~200k rows per token, so resolve the kernel once per weight.
+                    let kernel = row_kernel(w.ty());
+                    for (r, y) in (lo - start..hi - start).zip(res.iter_mut()) {
+                        *y = kernel(w.row(r), x, &sums[0]);
+                    }
+                    continue;
+                }
+                // Long prompts: walk the activations in tiles that stay in L2 while this
+                // task's weight rows cycle through, instead of streaming all of `x` per row.
+                for t0 in (0..n).step_by(TOKEN_TILE) {
+                    let t1 = (t0 + TOKEN_TILE).min(n);
                     let tile = Tile {
                         x,
                         k,
@@ -121,7 +135,9 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
                         t0,
                         t1,
                     };
-                    tile.run(w, row, &mut res[t0..t1], &mut decoded);
+                    for (r, y) in (lo - start..hi - start).zip(res.chunks_exact_mut(n)) {
+                        tile.run(w, w.row(r), &mut y[t0..t1], &mut decoded);
+                    }
                 }
             }
         });

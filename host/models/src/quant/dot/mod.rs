@@ -37,6 +37,36 @@ pub fn dot_row(ty: GgmlType, row: &[u8], x: &[f32], xsum: &[f32]) -> f32 {
     dot_row_scalar(ty, row, x, xsum)
 }
 
+/// `dot_row` for one encoding, resolved once: `(row, x, block_sums(x))`.
+pub(crate) type RowKernel = fn(&[u8], &[f32], &[f32]) -> f32;
+
+/// The kernel `dot_row` would pick for `ty`; the caller provides block sums when
+/// `needs_block_sums(ty)`.
+pub(crate) fn row_kernel(ty: GgmlType) -> RowKernel {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        match ty {
+            GgmlType::Q4_1 => return avx2::dot_q4_1,
+            GgmlType::Q8_0 => return |r, x, _| avx2::dot_q8_0(r, x),
+            GgmlType::Q4_0 => return |r, x, _| avx2::dot_q4_0(r, x),
+            GgmlType::Q4K => return avx2::dot_q4k,
+            GgmlType::Q6K => return |r, x, _| avx2::dot_q6k(r, x),
+            GgmlType::F32 => return |r, x, _| avx2::dot_f32(r, x),
+            _ => {}
+        }
+    }
+    match ty {
+        GgmlType::Q4_1 => |r, x, s| dot_row_scalar(GgmlType::Q4_1, r, x, s),
+        GgmlType::Q8_0 => |r, x, s| dot_row_scalar(GgmlType::Q8_0, r, x, s),
+        GgmlType::Q4_0 => |r, x, s| dot_row_scalar(GgmlType::Q4_0, r, x, s),
+        GgmlType::Q4K => |r, x, s| dot_row_scalar(GgmlType::Q4K, r, x, s),
+        GgmlType::Q6K => |r, x, s| dot_row_scalar(GgmlType::Q6K, r, x, s),
+        GgmlType::F32 => |r, x, s| dot_row_scalar(GgmlType::F32, r, x, s),
+        GgmlType::F16 => |r, x, s| dot_row_scalar(GgmlType::F16, r, x, s),
+        GgmlType::BF16 => |r, x, s| dot_row_scalar(GgmlType::BF16, r, x, s),
+    }
+}
+
 /// Tokens handled together by `dot_row_multi`.
 pub(crate) const MULTI: usize = 4;
 
