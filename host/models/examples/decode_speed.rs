@@ -1,6 +1,6 @@
 //! Prefill and decode throughput of the default generation model.
 //!
-//! `cargo run -p mantle-models --release --example decode_speed [-- <gguf> <new tokens>]`
+//! `cargo run -p mantle-models --release --example decode_speed [-- <gguf> <new tokens> <prompt repeats>]`
 //!
 //! `RAYON_NUM_THREADS` sets the threads. On a machine shared with a build, wall-clock tok/s
 //! mostly measures the neighbour; the CPU ms/token line does not. To measure anyway, run it in
@@ -23,9 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed(),
         model.weight_types()
     );
-    let prompt = model
-        .tokenizer()
-        .encode("Once upon a time, in a small village at the edge of a great forest,")?;
+    // Optional third argument: repeat the prompt to time long prefills.
+    let repeat: usize = args.next().map_or(Ok(1), |a| a.parse())?;
+    let prompt = model.tokenizer().encode(
+        &"Once upon a time, in a small village at the edge of a great forest,".repeat(repeat),
+    )?;
     let mut sampler = Sampler::greedy();
     // Warm-up prefill: thread start-up and first touches are not what we measure.
     model.forward(&prompt, &mut model.new_cache())?;

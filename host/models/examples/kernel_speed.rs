@@ -14,9 +14,14 @@ fn tensor(ty: GgmlType, cols: usize, rows: usize) -> QuantTensor {
     }
     // Plausible f16 scales so no NaNs flow through.
     for blk in data.chunks_exact_mut(ty.block_bytes()) {
-        blk[..2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
-        if ty == GgmlType::Q4_1 {
-            blk[2..4].copy_from_slice(&half::f16::from_f32(-0.02).to_le_bytes());
+        let d = half::f16::from_f32(0.01).to_le_bytes();
+        match ty {
+            GgmlType::Q6K => blk[208..210].copy_from_slice(&d),
+            GgmlType::Q4_1 | GgmlType::Q4K => {
+                blk[..2].copy_from_slice(&d);
+                blk[2..4].copy_from_slice(&half::f16::from_f32(0.02).to_le_bytes());
+            }
+            _ => blk[..2].copy_from_slice(&d),
         }
     }
     QuantTensor::new("bench", ty, vec![cols, rows], data).unwrap()
@@ -29,6 +34,9 @@ fn main() {
         // Larger than L3: the decode case, where all weights stream from memory each token.
         (GgmlType::Q4_1, 576, 1536 * 160),
         (GgmlType::Q8_0, 576, 49152),
+        (GgmlType::Q4K, 2048, 2048),
+        (GgmlType::Q6K, 2048, 2048),
+        (GgmlType::Q4_0, 2048, 2048),
     ] {
         let w = tensor(ty, cols, rows);
         let x: Vec<f32> = (0..cols).map(|i| (i % 17) as f32 * 0.1).collect();

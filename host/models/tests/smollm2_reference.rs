@@ -108,6 +108,27 @@ fn greedy_continuations_match() {
 }
 
 #[test]
+fn dedicated_thread_pool_gives_the_same_logits() {
+    let mut m = LlamaModel::load(require(model_dir::smollm2_path())).unwrap();
+    let p = &prompts()[0];
+    let ids = u32s(&p["token_ids"]);
+    let global = m.forward(&ids, &mut m.new_cache()).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    m.set_thread_pool(std::sync::Arc::new(pool));
+    let single = m.forward(&ids, &mut m.new_cache()).unwrap();
+    assert_eq!(argmax(&single), argmax(&global));
+    let diff = single
+        .iter()
+        .zip(&global)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(diff < 1e-4, "{diff}");
+}
+
+#[test]
 fn batched_decode_matches_single_sequences() {
     let m = model();
     let ps = prompts();

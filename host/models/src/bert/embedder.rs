@@ -7,7 +7,10 @@ use tokenizers::{PaddingParams, TruncationParams};
 use super::config::{BertConfig, PoolingConfig, SentenceBertConfig, read_json};
 use super::weights::{Weights, map};
 use crate::error::{ModelError, Result};
-use crate::tokenizer::Tokenizer;
+use crate::tokenizer::{Encoded, Tokenizer};
+
+/// Texts encoded together; bounds the `[batch, len, len]` attention buffers.
+const MAX_BATCH: usize = 32;
 
 #[derive(Debug)]
 struct Linear {
@@ -179,13 +182,24 @@ impl BertEmbedder {
 
     /// Unit-length embeddings, one per text, computed as one padded batch.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
         let encs = texts
             .iter()
             .map(|t| self.tokenizer.encode_for_model(t))
             .collect::<Result<Vec<_>>>()?;
+        // Batches of similar lengths waste little on padding; results go back in input order.
+        let mut order: Vec<usize> = (0..encs.len()).collect();
+        order.sort_by_key(|&i| encs[i].ids.len());
+        let mut out = vec![Vec::new(); encs.len()];
+        for chunk in order.chunks(MAX_BATCH) {
+            let batch: Vec<&Encoded> = chunk.iter().map(|&i| &encs[i]).collect();
+            for (&i, v) in chunk.iter().zip(self.embed_batch(&batch)?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    fn embed_batch(&self, encs: &[&Encoded]) -> Result<Vec<Vec<f32>>> {
         let b = encs.len();
         let l = encs.iter().map(|e| e.ids.len()).max().unwrap_or(1).max(1);
         let (h, nh) = (self.config.hidden_size, self.config.num_attention_heads);

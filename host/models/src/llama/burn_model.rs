@@ -129,9 +129,12 @@ impl BurnLlamaModel {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        if c.rope_dim != c.head_dim {
+        if c.rope_dim != c.head_dim
+            || c.rope_scale != 1.0
+            || gguf.tensor_info("rope_freqs.weight").is_ok()
+        {
             return Err(ModelError::Config(
-                "partial rotary embeddings need the CPU path".into(),
+                "partial or scaled rotary embeddings need the CPU path (LlamaModel)".into(),
             ));
         }
         // GGUF stores Q/K permuted for adjacent-pair rotation, which is what burn rotates.

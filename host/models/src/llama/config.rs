@@ -15,6 +15,8 @@ pub struct LlamaConfig {
     pub context_length: usize,
     pub rope_theta: f32,
     pub rope_dim: usize,
+    /// Linear RoPE scaling: positions are divided by this (1 without scaling).
+    pub rope_scale: f32,
     pub rms_eps: f32,
 }
 
@@ -68,6 +70,7 @@ impl LlamaConfig {
             context_length: gguf.get_usize(&key("context_length")).unwrap_or(2048),
             rope_theta: gguf.get_f64(&key("rope.freq_base")).unwrap_or(10_000.0) as f32,
             rope_dim,
+            rope_scale: rope_scale(gguf, &key)?,
             rms_eps: gguf
                 .get_f64(&key("attention.layer_norm_rms_epsilon"))
                 .unwrap_or(1e-5) as f32,
@@ -77,5 +80,19 @@ impl LlamaConfig {
 
     pub fn kv_dim(&self) -> usize {
         self.n_kv_heads * self.head_dim
+    }
+}
+
+/// `<arch>.rope.scaling.*`: none and linear are supported; YaRN and friends are refused rather
+/// than silently producing wrong positions.
+fn rope_scale(gguf: &GgufFile, key: &dyn Fn(&str) -> String) -> Result<f32> {
+    let kind = gguf.get(&key("rope.scaling.type")).and_then(|v| v.as_str());
+    let factor = gguf.get_f64(&key("rope.scaling.factor")).unwrap_or(1.0) as f32;
+    match kind {
+        None | Some("none") => Ok(1.0),
+        Some("linear") if factor > 0.0 => Ok(factor),
+        Some(other) => Err(ModelError::Config(format!(
+            "RoPE scaling `{other}` (factor {factor}) is not supported"
+        ))),
     }
 }

@@ -1,13 +1,16 @@
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::ops::{add_assign, rms_norm, rope, silu_mul, softmax};
+use super::ops::{add_assign, inv_freqs, rms_norm, rope, rope_angles, silu_mul, softmax};
 use super::{KvCache, LlamaConfig};
 use crate::chat_template::ChatTemplate;
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
-use crate::quant::{GgmlType, QuantTensor, axpy_f32, dot_f32, matmul, matmul_many};
+use crate::quant::{
+    GgmlType, QuantTensor, matmul, matmul_many, strided_dots, strided_weighted_sum,
+};
 use crate::sampler::Sampler;
 use crate::tokenizer::Tokenizer;
 
@@ -33,8 +36,12 @@ pub struct LlamaModel {
     output: Option<QuantTensor>,
     output_norm: Vec<f32>,
     layers: Vec<Layer>,
+    /// Rotary frequencies per pair of head features.
+    inv_freqs: Vec<f32>,
     tokenizer: Tokenizer,
     chat_template: Option<ChatTemplate>,
+    /// Where the kernels run; rayon's global pool when `None`.
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 /// New tokens for one sequence and that sequence's cache.
@@ -87,6 +94,11 @@ impl LlamaModel {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let factors = match gguf.tensor_info("rope_freqs.weight") {
+            Ok(_) => Some(vector(gguf, "rope_freqs.weight", c.rope_dim / 2)?),
+            Err(_) => None,
+        };
+        let inv_freqs = inv_freqs(c.rope_dim, c.rope_theta, factors.as_deref());
         let tokenizer = Tokenizer::from_gguf(gguf)?;
         let chat_template = match gguf.get("tokenizer.chat_template") {
             Some(_) => Some(ChatTemplate::from_gguf(gguf)?),
@@ -98,9 +110,17 @@ impl LlamaModel {
             token_embd,
             output,
             layers,
+            inv_freqs,
             tokenizer,
             chat_template,
+            pool: None,
         })
+    }
+
+    /// Runs this model's kernels on `pool` (e.g. to keep inference off the cores serving
+    /// requests) instead of rayon's global pool.
+    pub fn set_thread_pool(&mut self, pool: Arc<rayon::ThreadPool>) {
+        self.pool = Some(pool);
     }
 
     pub fn config(&self) -> &LlamaConfig {
@@ -132,7 +152,10 @@ impl LlamaModel {
     pub fn forward_batch(&self, seqs: &mut [SeqInput<'_>]) -> Result<Vec<Vec<f32>>> {
         // Run the whole pass on a pool thread: each of the ~200 parallel products per token
         // then forks from inside the pool instead of parking and waking the caller's thread.
-        rayon::scope(|_| self.forward_batch_in_pool(seqs))
+        match &self.pool {
+            Some(pool) => pool.install(|| self.forward_batch_in_pool(seqs)),
+            None => rayon::scope(|_| self.forward_batch_in_pool(seqs)),
+        }
     }
 
     fn forward_batch_in_pool(&self, seqs: &mut [SeqInput<'_>]) -> Result<Vec<Vec<f32>>> {
@@ -176,27 +199,19 @@ impl LlamaModel {
             self.token_embd.dequantize_row(tok as usize, row);
         }
 
+        let angles: Vec<Vec<(f32, f32)>> = rows
+            .iter()
+            .map(|&(_, pos)| rope_angles(&self.inv_freqs, pos as f32 / c.rope_scale))
+            .collect();
         for (li, layer) in self.layers.iter().enumerate() {
             let h = rms_norm(&x, &layer.attn_norm, c.rms_eps);
             let [mut q, mut k, v]: [Vec<f32>; 3] =
                 matmul_many(&[&layer.wq, &layer.wk, &layer.wv], &h, n)
                     .try_into()
                     .expect("three outputs");
-            for (r, &(_, pos)) in rows.iter().enumerate() {
-                rope(
-                    &mut q[r * dim..(r + 1) * dim],
-                    hd,
-                    c.rope_dim,
-                    pos,
-                    c.rope_theta,
-                );
-                rope(
-                    &mut k[r * kv_dim..(r + 1) * kv_dim],
-                    hd,
-                    c.rope_dim,
-                    pos,
-                    c.rope_theta,
-                );
+            for (r, angles) in angles.iter().enumerate() {
+                rope(&mut q[r * dim..(r + 1) * dim], hd, angles);
+                rope(&mut k[r * kv_dim..(r + 1) * kv_dim], hd, angles);
             }
             for (r, &(si, _)) in rows.iter().enumerate() {
                 let cache = &mut *seqs[si].cache;
@@ -253,22 +268,10 @@ impl LlamaModel {
             let keys = &seqs[si].cache.k[li];
             let values = &seqs[si].cache.v[li];
             let qh = &q[r * dim + head * hd..r * dim + (head + 1) * hd];
-            let mut scores: Vec<f32> = (0..=pos)
-                .map(|p| {
-                    dot_f32(
-                        qh,
-                        &keys[p * kv_dim + kvh * hd..p * kv_dim + (kvh + 1) * hd],
-                    ) * scale
-                })
-                .collect();
+            let mut scores = vec![0.0f32; pos + 1];
+            strided_dots(qh, keys, kvh * hd, kv_dim, scale, &mut scores);
             softmax(&mut scores);
-            for (p, &w) in scores.iter().enumerate() {
-                axpy_f32(
-                    w,
-                    &values[p * kv_dim + kvh * hd..p * kv_dim + (kvh + 1) * hd],
-                    o,
-                );
-            }
+            strided_weighted_sum(&scores, values, kvh * hd, kv_dim, o);
         });
         out
     }

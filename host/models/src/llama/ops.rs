@@ -11,20 +11,34 @@ pub(super) fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
     out
 }
 
-/// Rotates adjacent pairs (x[2i], x[2i+1]) of the first `rope_dim` features of every head.
-/// GGUF stores Q/K permuted for this "normal" layout, so it matches HF's rotate-half on the
-/// unpermuted weights.
-pub(super) fn rope(x: &mut [f32], head_dim: usize, rope_dim: usize, pos: usize, theta: f32) {
-    let half = rope_dim / 2;
-    let mut cs = [(0.0f32, 0.0f32); 256];
-    let cs = &mut cs[..half.min(256)];
-    for (i, c) in cs.iter_mut().enumerate() {
-        let inv_freq = 1.0 / theta.powf((2 * i) as f32 / rope_dim as f32);
-        let angle = pos as f32 * inv_freq;
-        *c = (angle.cos(), angle.sin());
-    }
+/// Per-pair rotation frequencies: `theta^(-2i/rope_dim)`, divided by the model's frequency
+/// factors when it has them (Llama 3.1's `rope_freqs`), as llama.cpp applies them.
+pub(super) fn inv_freqs(rope_dim: usize, theta: f32, factors: Option<&[f32]>) -> Vec<f32> {
+    (0..rope_dim / 2)
+        .map(|i| {
+            let f = 1.0 / theta.powf((2 * i) as f32 / rope_dim as f32);
+            f / factors.and_then(|ff| ff.get(i)).copied().unwrap_or(1.0)
+        })
+        .collect()
+}
+
+/// `(cos, sin)` of every pair at `pos`; computed once per row and shared by all layers.
+pub(super) fn rope_angles(inv_freqs: &[f32], pos: f32) -> Vec<(f32, f32)> {
+    inv_freqs
+        .iter()
+        .map(|&f| {
+            let a = pos * f;
+            (a.cos(), a.sin())
+        })
+        .collect()
+}
+
+/// Rotates adjacent pairs (x[2i], x[2i+1]) of the first features of every head. GGUF stores
+/// Q/K permuted for this "normal" layout, so it matches HF's rotate-half on the unpermuted
+/// weights.
+pub(super) fn rope(x: &mut [f32], head_dim: usize, angles: &[(f32, f32)]) {
     for head in x.chunks_exact_mut(head_dim) {
-        for (i, &(cos, sin)) in cs.iter().enumerate() {
+        for (i, &(cos, sin)) in angles.iter().enumerate() {
             let (a, b) = (head[2 * i], head[2 * i + 1]);
             head[2 * i] = a * cos - b * sin;
             head[2 * i + 1] = a * sin + b * cos;

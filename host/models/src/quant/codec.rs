@@ -59,7 +59,7 @@ pub fn dequantize_block(ty: GgmlType, b: &[u8], out: &mut [f32]) {
 
 /// The 6-bit scale and min of sub-block `j` packed into Q4_K's 12 scale bytes.
 #[inline]
-fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
+pub(crate) fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
     if j < 4 {
         (q[j] & 63, q[j + 4] & 63)
     } else {

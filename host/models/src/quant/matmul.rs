@@ -2,12 +2,69 @@
 
 use rayon::prelude::*;
 
+use super::QuantTensor;
 use super::dequantize;
-use super::dot::{MULTI, block_sums, dot_f32, dot_row, dot_row_multi};
-use super::{GgmlType, QuantTensor};
+use super::dot::{
+    MULTI, block_sums, dot_f32, dot_row, dot_row_multi, needs_block_sums, row_kernel,
+};
 
 /// From this many activation rows on, decoding a weight row once beats fused block kernels.
 const DECODE_ONCE_FROM: usize = 4;
+
+/// Activation rows processed per pass over a task's weight rows (16 x 1536 f32 = 96 KiB).
+const TOKEN_TILE: usize = 16;
+
+/// Activation rows `t0..t1` of `x` (rows of `k`), with their block sums.
+struct Tile<'a> {
+    x: &'a [f32],
+    k: usize,
+    sums: &'a [Vec<f32>],
+    t0: usize,
+    t1: usize,
+}
+
+impl Tile<'_> {
+    fn xrow(&self, t: usize) -> &[f32] {
+        &self.x[t * self.k..(t + 1) * self.k]
+    }
+
+    /// `res[j] = row · x[t0 + j]`.
+    fn run(&self, w: &QuantTensor, row: &[u8], res: &mut [f32], decoded: &mut Vec<f32>) {
+        let n = self.t1 - self.t0;
+        if n < DECODE_ONCE_FROM {
+            for (j, r) in res.iter_mut().enumerate() {
+                let t = self.t0 + j;
+                *r = dot_row(w.ty(), row, self.xrow(t), &self.sums[t]);
+            }
+            return;
+        }
+        let mut j = 0;
+        // Four tokens per pass over the row where a fused kernel exists.
+        while j + MULTI <= n {
+            let t = self.t0 + j;
+            let xs = [0, 1, 2, 3].map(|i| self.xrow(t + i));
+            let ss = [0, 1, 2, 3].map(|i| self.sums[t + i].as_slice());
+            match dot_row_multi(w.ty(), row, xs, ss) {
+                Some(r) => res[j..j + MULTI].copy_from_slice(&r),
+                None => break,
+            }
+            j += MULTI;
+        }
+        if j > 0 {
+            for (jj, r) in res.iter_mut().enumerate().skip(j) {
+                let t = self.t0 + jj;
+                *r = dot_row(w.ty(), row, self.xrow(t), &self.sums[t]);
+            }
+        } else {
+            // Other encodings: decode the row once, reuse it from L1.
+            decoded.resize(self.k, 0.0);
+            dequantize(w.ty(), row, decoded);
+            for (jj, r) in res.iter_mut().enumerate() {
+                *r = dot_f32(decoded, self.xrow(self.t0 + jj));
+            }
+        }
+    }
+}
 
 /// `x` holds `n` activation rows of `w.row_len()` elements; returns `n` rows of `w.n_rows()`.
 pub fn matmul(w: &QuantTensor, x: &[f32], n: usize) -> Vec<f32> {
@@ -25,7 +82,7 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
         "weights disagree on input length"
     );
     assert_eq!(x.len(), n * k, "input is not {n} rows of {k}");
-    let needs_sums = ws.iter().any(|w| w.ty() == GgmlType::Q4_1);
+    let needs_sums = ws.iter().any(|w| needs_block_sums(w.ty()));
     const { assert!(DECODE_ONCE_FROM >= MULTI) };
     let sums: Vec<Vec<f32>> = if needs_sums {
         x.chunks_exact(k).map(block_sums).collect()
@@ -49,40 +106,37 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
         .enumerate()
         .for_each(|(task, chunk)| {
             let first = task * rows_per_task;
+            let last = first + chunk.len() / n;
             let mut decoded = Vec::new();
-            for (i, res) in chunk.chunks_exact_mut(n).enumerate() {
-                let g = first + i;
-                let wi = starts.partition_point(|&s| s <= g) - 1;
-                let w = ws[wi];
-                let row = w.row(g - starts[wi]);
-                if n >= DECODE_ONCE_FROM {
-                    let xrow = |t: usize| &x[t * k..(t + 1) * k];
-                    let mut t = 0;
-                    // Four tokens per pass over the row where a fused kernel exists.
-                    while t + MULTI <= n {
-                        let xs = [0, 1, 2, 3].map(|i| xrow(t + i));
-                        let ss = [0, 1, 2, 3].map(|i| sums[t + i].as_slice());
-                        match dot_row_multi(w.ty(), row, xs, ss) {
-                            Some(r) => res[t..t + MULTI].copy_from_slice(&r),
-                            None => break,
-                        }
-                        t += MULTI;
+            // The weights (segments of the concatenated row space) this task's rows fall in.
+            for (w, &start) in ws.iter().zip(&starts) {
+                let lo = start.max(first);
+                let hi = (start + w.n_rows()).min(last);
+                if lo >= hi {
+                    continue;
+                }
+                let res = &mut chunk[(lo - first) * n..(hi - first) * n];
+                if n == 1 {
+                    // Decode: ~200k rows per token, so resolve the kernel once per weight.
+                    let kernel = row_kernel(w.ty());
+                    for (r, y) in (lo - start..hi - start).zip(res.iter_mut()) {
+                        *y = kernel(w.row(r), x, &sums[0]);
                     }
-                    if t > 0 {
-                        for (ti, r) in res.iter_mut().enumerate().skip(t) {
-                            *r = dot_row(w.ty(), row, xrow(ti), &sums[ti]);
-                        }
-                    } else {
-                        // Other encodings: decode the row once, reuse it from L1.
-                        decoded.resize(k, 0.0);
-                        dequantize(w.ty(), row, &mut decoded);
-                        for (ti, r) in res.iter_mut().enumerate() {
-                            *r = dot_f32(&decoded, xrow(ti));
-                        }
-                    }
-                } else {
-                    for (t, r) in res.iter_mut().enumerate() {
-                        *r = dot_row(w.ty(), row, &x[t * k..(t + 1) * k], &sums[t]);
+                    continue;
+                }
+                // Long prompts: walk the activations in tiles that stay in L2 while this
+                // task's weight rows cycle through, instead of streaming all of `x` per row.
+                for t0 in (0..n).step_by(TOKEN_TILE) {
+                    let t1 = (t0 + TOKEN_TILE).min(n);
+                    let tile = Tile {
+                        x,
+                        k,
+                        sums: &sums,
+                        t0,
+                        t1,
+                    };
+                    for (r, y) in (lo - start..hi - start).zip(res.chunks_exact_mut(n)) {
+                        tile.run(w, w.row(r), &mut y[t0..t1], &mut decoded);
                     }
                 }
             }
@@ -109,6 +163,7 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quant::GgmlType;
 
     #[test]
     fn matches_naive_product() {

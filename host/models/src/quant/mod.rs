@@ -6,7 +6,7 @@ mod matmul;
 
 pub use codec::{dequantize, dequantize_block};
 pub use dot::dot_row;
-pub(crate) use dot::{axpy_f32, dot_f32};
+pub(crate) use dot::{strided_dots, strided_weighted_sum};
 pub use matmul::{matmul, matmul_many};
 
 use crate::error::{ModelError, Result};
