@@ -156,18 +156,27 @@ fn main() {
         group.bench_with_input(BenchmarkId::new("word+pii+regex", size), &req, |b, req| {
             b.iter(|| guardrails.apply(&full, "DRAFT", req).unwrap())
         });
-        group.bench_with_input(BenchmarkId::new("baseline:word-only", size), &req, |b, req| {
-            b.iter(|| guardrails.apply(&word, "DRAFT", req).unwrap())
-        });
+        group.bench_with_input(
+            BenchmarkId::new("baseline:word-only", size),
+            &req,
+            |b, req| b.iter(|| guardrails.apply(&word, "DRAFT", req).unwrap()),
+        );
     }
     group.finish();
 
     println!("\nApplyGuardrail in process, 2000 calls each (µs):");
-    println!("{:<8} {:>12} {:>12} {:>16} {:>16} {:>10}", "text", "chain p50", "chain p99", "baseline p50", "baseline p99", "ratio p50");
+    println!(
+        "{:<8} {:>12} {:>12} {:>16} {:>16} {:>10}",
+        "text", "chain p50", "chain p99", "baseline p50", "baseline p99", "ratio p50"
+    );
     for size in [1024usize, 10 * 1024] {
         let req = request(&text(size));
-        let (c50, c99) = timed(2000, || drop(guardrails.apply(&full, "DRAFT", &req).unwrap()));
-        let (b50, b99) = timed(2000, || drop(guardrails.apply(&word, "DRAFT", &req).unwrap()));
+        let (c50, c99) = timed(2000, || {
+            drop(guardrails.apply(&full, "DRAFT", &req).unwrap())
+        });
+        let (b50, b99) = timed(2000, || {
+            drop(guardrails.apply(&word, "DRAFT", &req).unwrap())
+        });
         println!(
             "{:<8} {:>12.1} {:>12.1} {:>16.1} {:>16.1} {:>10.2}",
             format!("{} KB", size / 1024),
@@ -196,7 +205,10 @@ fn main() {
     let _ = http_rate(&apply_url, Some(&body), 16, Duration::from_secs(1));
     let apply_rate = http_rate(&apply_url, Some(&body), 16, window);
     let health_rate = http_rate(&server.url("/health"), None, 16, window);
-    println!("\nOver HTTP, concurrency 16, 1 KB text, {}s each (client and server share the machine):", window.as_secs());
+    println!(
+        "\nOver HTTP, concurrency 16, 1 KB text, {}s each (client and server share the machine):",
+        window.as_secs()
+    );
     println!("  ApplyGuardrail        {apply_rate:>8.0} req/s");
     println!("  baseline GET /health  {health_rate:>8.0} req/s");
     println!("  ratio                 {:>8.2}", apply_rate / health_rate);

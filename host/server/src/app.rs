@@ -50,7 +50,9 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     }
     let guardrails = Guardrails::new(store.clone(), registry.clone(), settings.identity.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let models = Arc::new(crate::inference::Catalog::load_defaults(&settings.model_dir));
+    let models = Arc::new(crate::inference::Catalog::load_defaults(
+        &settings.model_dir,
+    ));
     Ok(AppState {
         models,
         settings: Arc::new(settings),
@@ -77,16 +79,25 @@ pub fn router(state: AppState) -> Router {
                 .delete(guardrails::delete_guardrail)
                 .post(guardrails::create_guardrail_version),
         )
-        .route("/foundation-models", get(foundation_models::list_foundation_models))
+        .route(
+            "/foundation-models",
+            get(foundation_models::list_foundation_models),
+        )
         // bedrock-runtime
         .route("/model/{modelId}/converse", post(converse::converse))
-        .route("/model/{modelId}/converse-stream", post(converse::converse_stream))
+        .route(
+            "/model/{modelId}/converse-stream",
+            post(converse::converse_stream),
+        )
         .route("/model/{modelId}/invoke", post(invoke_model::invoke_model))
         .route(
             "/model/{modelId}/invoke-with-response-stream",
             post(invoke_model::invoke_model_with_response_stream),
         )
-        .route("/model/{modelId}/count-tokens", post(count_tokens::count_tokens))
+        .route(
+            "/model/{modelId}/count-tokens",
+            post(count_tokens::count_tokens),
+        )
         // OpenAI-compatible
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/embeddings", post(openai::embeddings))

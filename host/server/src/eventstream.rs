@@ -27,7 +27,9 @@ pub fn exception(exception_type: &str, message_text: &str) -> Bytes {
             (":content-type", "application/json"),
             (":message-type", "exception"),
         ],
-        serde_json::json!({ "message": message_text }).to_string().as_bytes(),
+        serde_json::json!({ "message": message_text })
+            .to_string()
+            .as_bytes(),
     )
 }
 
@@ -63,7 +65,10 @@ mod tests {
         let total = u32::from_be_bytes(bytes[0..4].try_into().unwrap()) as usize;
         let headers_len = u32::from_be_bytes(bytes[4..8].try_into().unwrap()) as usize;
         assert_eq!(total, bytes.len());
-        assert_eq!(u32::from_be_bytes(bytes[8..12].try_into().unwrap()), crc32fast::hash(&bytes[..8]));
+        assert_eq!(
+            u32::from_be_bytes(bytes[8..12].try_into().unwrap()),
+            crc32fast::hash(&bytes[..8])
+        );
         assert_eq!(
             u32::from_be_bytes(bytes[total - 4..].try_into().unwrap()),
             crc32fast::hash(&bytes[..total - 4])
@@ -85,7 +90,10 @@ mod tests {
 
     #[test]
     fn round_trips_with_valid_crcs() {
-        let bytes = event("contentBlockDelta", &serde_json::json!({"delta": {"text": "hé"}}));
+        let bytes = event(
+            "contentBlockDelta",
+            &serde_json::json!({"delta": {"text": "hé"}}),
+        );
         let (headers, payload) = decode(&bytes);
         assert!(headers.contains(&(":event-type".into(), "contentBlockDelta".into())));
         assert!(headers.contains(&(":message-type".into(), "event".into())));

@@ -34,14 +34,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AwsError> {
     } else {
         bytes
     };
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    // Syntax first, shape second: a well-formed body with a wrong shape (a union with two
+    // members, say) must name the field, not claim the JSON is malformed.
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| AwsError::validation(format!("The request body is not valid JSON: {e}")))?;
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return AwsError::validation(format!("The request body is not valid JSON: {inner}"));
-        }
-        let message = strip_position(&inner.to_string());
+        let message = strip_position(&error.into_inner().to_string());
         if path == "." || path.is_empty() {
             AwsError::validation(format!("1 validation error detected: {message}"))
         } else {

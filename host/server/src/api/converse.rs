@@ -41,7 +41,10 @@ pub async fn converse_stream(
     let events = converse::start(&model, prepared)?;
     let (frames, body) = eventstream_response();
     frames
-        .send(eventstream::event("messageStart", &json!({ "role": "assistant" })))
+        .send(eventstream::event(
+            "messageStart",
+            &json!({ "role": "assistant" }),
+        ))
         .ok();
     tokio::spawn(forward_events(events, frames, move |event| match event {
         GenerationEvent::Text(text) => vec![eventstream::event(
@@ -54,7 +57,10 @@ pub async fn converse_stream(
             output_tokens,
         } => vec![
             eventstream::event("contentBlockStop", &json!({ "contentBlockIndex": 0 })),
-            eventstream::event("messageStop", &json!({ "stopReason": stop_reason.as_str() })),
+            eventstream::event(
+                "messageStop",
+                &json!({ "stopReason": stop_reason.as_str() }),
+            ),
             eventstream::event(
                 "metadata",
                 &json!({
@@ -64,7 +70,10 @@ pub async fn converse_stream(
             ),
         ],
         GenerationEvent::Failed(message) => {
-            vec![eventstream::exception("modelStreamErrorException", &message)]
+            vec![eventstream::exception(
+                "modelStreamErrorException",
+                &message,
+            )]
         }
     }));
     Ok(body)

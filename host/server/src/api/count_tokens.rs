@@ -48,7 +48,9 @@ pub async fn count_tokens(
         }
         (Served::Text(model), CountTokensInput::InvokeModel(invoke)) => {
             let body = decode_body(&invoke.body)?;
-            Ok(super::invoke_model::prepare_text(&model, &body)?.prompt.len())
+            Ok(super::invoke_model::prepare_text(&model, &body)?
+                .prompt
+                .len())
         }
         (Served::Embedding(model), CountTokensInput::InvokeModel(invoke)) => {
             let body = decode_body(&invoke.body)?;

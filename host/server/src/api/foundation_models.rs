@@ -47,12 +47,18 @@ pub async fn list_foundation_models(
     if let Some(modality) = &filters.by_output_modality
         && !["TEXT", "IMAGE", "EMBEDDING"].contains(&modality.as_str())
     {
-        return Err(AwsError::invalid_field("byOutputModality", "Member must satisfy enum value set: [TEXT, IMAGE, EMBEDDING]"));
+        return Err(AwsError::invalid_field(
+            "byOutputModality",
+            "Member must satisfy enum value set: [TEXT, IMAGE, EMBEDDING]",
+        ));
     }
     if let Some(kind) = &filters.by_inference_type
         && !["ON_DEMAND", "PROVISIONED"].contains(&kind.as_str())
     {
-        return Err(AwsError::invalid_field("byInferenceType", "Member must satisfy enum value set: [ON_DEMAND, PROVISIONED]"));
+        return Err(AwsError::invalid_field(
+            "byInferenceType",
+            "Member must satisfy enum value set: [ON_DEMAND, PROVISIONED]",
+        ));
     }
     let summaries: Vec<Value> = app
         .models
@@ -60,15 +66,24 @@ pub async fn list_foundation_models(
         .map(|served| summary(&app, served))
         .filter(|s| {
             filters.by_provider.as_ref().is_none_or(|p| {
-                s["providerName"].as_str().is_some_and(|name| name.eq_ignore_ascii_case(p))
+                s["providerName"]
+                    .as_str()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(p))
             })
         })
         .filter(|s| {
             filters.by_output_modality.as_ref().is_none_or(|m| {
-                s["outputModalities"].as_array().is_some_and(|a| a.iter().any(|v| v == m.as_str()))
+                s["outputModalities"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|v| v == m.as_str()))
             })
         })
-        .filter(|_| filters.by_inference_type.as_deref().is_none_or(|t| t == "ON_DEMAND"))
+        .filter(|_| {
+            filters
+                .by_inference_type
+                .as_deref()
+                .is_none_or(|t| t == "ON_DEMAND")
+        })
         .filter(|_| filters.by_customization_type.is_none())
         .collect();
     Ok(Json(json!({ "modelSummaries": summaries })))

@@ -121,7 +121,10 @@ pub fn embed(model: &EmbeddingModel, body: &[u8]) -> Result<(Value, usize), AwsE
     if let Some(types) = &body.embedding_types
         && types.iter().any(|t| t != "float")
     {
-        return Err(AwsError::invalid_field("embeddingTypes", "only `float` is supported"));
+        return Err(AwsError::invalid_field(
+            "embeddingTypes",
+            "only `float` is supported",
+        ));
     }
     if body.input_text.is_empty() {
         return Err(AwsError::invalid_field(
@@ -150,12 +153,20 @@ pub fn embed(model: &EmbeddingModel, body: &[u8]) -> Result<(Value, usize), AwsE
     ))
 }
 
-fn with_token_headers(mut response: Response, input: usize, output: usize, started: Instant) -> Response {
+fn with_token_headers(
+    mut response: Response,
+    input: usize,
+    output: usize,
+    started: Instant,
+) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
         ("x-amzn-bedrock-input-token-count", input.to_string()),
         ("x-amzn-bedrock-output-token-count", output.to_string()),
-        ("x-amzn-bedrock-invocation-latency", started.elapsed().as_millis().to_string()),
+        (
+            "x-amzn-bedrock-invocation-latency",
+            started.elapsed().as_millis().to_string(),
+        ),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
@@ -181,11 +192,21 @@ pub async fn invoke_model(
                 "stop_reason": llama_stop_reason(completion.stop_reason),
             }))
             .into_response();
-            Ok(with_token_headers(response, completion.input_tokens, completion.output_tokens, started))
+            Ok(with_token_headers(
+                response,
+                completion.input_tokens,
+                completion.output_tokens,
+                started,
+            ))
         }
         Served::Embedding(model) => {
             let (body, tokens) = blocking(move || embed(&model, &body)).await?;
-            Ok(with_token_headers(Json(body).into_response(), tokens, 0, started))
+            Ok(with_token_headers(
+                Json(body).into_response(),
+                tokens,
+                0,
+                started,
+            ))
         }
     }
 }
@@ -215,7 +236,11 @@ pub async fn invoke_model_with_response_stream(
             let bytes = base64::engine::general_purpose::STANDARD.encode(payload.to_string());
             eventstream::event("chunk", &json!({ "bytes": bytes }))
         };
-        let prompt_count = if std::mem::take(&mut first) { Some(input_tokens) } else { None };
+        let prompt_count = if std::mem::take(&mut first) {
+            Some(input_tokens)
+        } else {
+            None
+        };
         match event {
             GenerationEvent::Text(text) => {
                 generated += 1;
@@ -243,7 +268,10 @@ pub async fn invoke_model_with_response_stream(
                 },
             }))],
             GenerationEvent::Failed(message) => {
-                vec![eventstream::exception("modelStreamErrorException", &message)]
+                vec![eventstream::exception(
+                    "modelStreamErrorException",
+                    &message,
+                )]
             }
         }
     }));

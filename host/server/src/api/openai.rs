@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use mantle_models::{ChatMessage, SamplingParams};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -114,15 +115,24 @@ fn finish_reason(reason: StopReason) -> &'static str {
     }
 }
 
-fn prepare(model: &crate::inference::catalog::TextModel, request: &ChatRequest) -> Result<Prepared, AwsError> {
+fn prepare(
+    model: &crate::inference::catalog::TextModel,
+    request: &ChatRequest,
+) -> Result<Prepared, AwsError> {
     if request.tools.is_some() {
-        return Err(AwsError::invalid_field("tools", "tool calling is not supported on this server yet"));
+        return Err(AwsError::invalid_field(
+            "tools",
+            "tool calling is not supported on this server yet",
+        ));
     }
     if request.n.is_some_and(|n| n != 1) {
         return Err(AwsError::invalid_field("n", "only n = 1 is supported"));
     }
     if request.messages.is_empty() {
-        return Err(AwsError::invalid_field("messages", "must contain at least one message"));
+        return Err(AwsError::invalid_field(
+            "messages",
+            "must contain at least one message",
+        ));
     }
     let mut messages = Vec::new();
     for (index, message) in request.messages.iter().enumerate() {
@@ -147,7 +157,10 @@ fn prepare(model: &crate::inference::catalog::TextModel, request: &ChatRequest) 
                         _ => {
                             return Err(AwsError::invalid_field(
                                 &format!("messages[{index}].content"),
-                                format!("content part `{}` is not supported (text only)", part.kind),
+                                format!(
+                                    "content part `{}` is not supported (text only)",
+                                    part.kind
+                                ),
                             ));
                         }
                     }
@@ -161,12 +174,22 @@ fn prepare(model: &crate::inference::catalog::TextModel, request: &ChatRequest) 
     let max_tokens = match request.max_completion_tokens.or(request.max_tokens) {
         None => 512,
         Some(n) if n >= 1 && n as usize <= context => n as usize,
-        Some(_) => return Err(AwsError::invalid_field("max_tokens", format!("must be between 1 and {context}"))),
+        Some(_) => {
+            return Err(AwsError::invalid_field(
+                "max_tokens",
+                format!("must be between 1 and {context}"),
+            ));
+        }
     };
     let temperature = match request.temperature {
         None => 0.7,
         Some(t) if (0.0..=2.0).contains(&t) => t,
-        Some(_) => return Err(AwsError::invalid_field("temperature", "must be between 0 and 2")),
+        Some(_) => {
+            return Err(AwsError::invalid_field(
+                "temperature",
+                "must be between 0 and 2",
+            ));
+        }
     };
     let top_p = match request.top_p {
         None => 1.0,
@@ -179,7 +202,10 @@ fn prepare(model: &crate::inference::catalog::TextModel, request: &ChatRequest) 
         Some(Stop::Many(v)) => v.clone(),
     };
     if stop_sequences.len() > 4 || stop_sequences.iter().any(String::is_empty) {
-        return Err(AwsError::invalid_field("stop", "up to 4 non-empty stop sequences"));
+        return Err(AwsError::invalid_field(
+            "stop",
+            "up to 4 non-empty stop sequences",
+        ));
     }
     let prompt = converse::render_prompt(model, &messages)?;
     Ok(Prepared {
@@ -197,7 +223,10 @@ fn prepare(model: &crate::inference::catalog::TextModel, request: &ChatRequest) 
     })
 }
 
-pub async fn chat_completions(State(app): State<AppState>, body: Bytes) -> Result<Response, OpenAiError> {
+pub async fn chat_completions(
+    State(app): State<AppState>,
+    body: Bytes,
+) -> Result<Response, OpenAiError> {
     let request: ChatRequest = parse_json(&body)?;
     let model = app.models.text(&request.model)?.clone();
     let prepared = prepare(&model, &request)?;
@@ -240,10 +269,20 @@ pub async fn chat_completions(State(app): State<AppState>, body: Bytes) -> Resul
         }
         Bytes::from(format!("data: {chunk}\n\n"))
     };
-    frames.send(chunk(json!({ "role": "assistant", "content": "" }), None, None)).ok();
+    frames
+        .send(chunk(
+            json!({ "role": "assistant", "content": "" }),
+            None,
+            None,
+        ))
+        .ok();
     tokio::spawn(forward_events(events, frames, move |event| match event {
         GenerationEvent::Text(text) => vec![chunk(json!({ "content": text }), None, None)],
-        GenerationEvent::Done { stop_reason, output_tokens, .. } => vec![
+        GenerationEvent::Done {
+            stop_reason,
+            output_tokens,
+            ..
+        } => vec![
             chunk(
                 json!({}),
                 Some(finish_reason(stop_reason)),
@@ -261,7 +300,10 @@ pub async fn chat_completions(State(app): State<AppState>, body: Bytes) -> Resul
         ))],
     }));
     Ok((
-        [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         body,
     )
         .into_response())
@@ -295,25 +337,45 @@ pub async fn embeddings(State(app): State<AppState>, body: Bytes) -> Result<Resp
             return Err(AwsError::invalid_field("model", "not an embedding model").into());
         }
     };
-    if request.encoding_format.as_deref().is_some_and(|f| f != "float") {
-        return Err(AwsError::invalid_field("encoding_format", "only `float` is supported").into());
-    }
+    let base64 = match request.encoding_format.as_deref() {
+        None | Some("float") => false,
+        Some("base64") => true,
+        Some(_) => {
+            return Err(AwsError::invalid_field("encoding_format", "`float` or `base64`").into());
+        }
+    };
     if request.dimensions.is_some_and(|d| d != model.model.dim()) {
-        return Err(AwsError::invalid_field("dimensions", format!("this model has {} dimensions", model.model.dim())).into());
+        return Err(AwsError::invalid_field(
+            "dimensions",
+            format!("this model has {} dimensions", model.model.dim()),
+        )
+        .into());
     }
     let texts = match request.input {
         EmbeddingInput::One(text) => vec![text],
         EmbeddingInput::Many(texts) => texts,
     };
-    if texts.is_empty() || texts.len() > MAX_EMBEDDING_INPUTS || texts.iter().any(String::is_empty) {
-        return Err(AwsError::invalid_field("input", format!("1 to {MAX_EMBEDDING_INPUTS} non-empty strings")).into());
+    if texts.is_empty() || texts.len() > MAX_EMBEDDING_INPUTS || texts.iter().any(String::is_empty)
+    {
+        return Err(AwsError::invalid_field(
+            "input",
+            format!("1 to {MAX_EMBEDDING_INPUTS} non-empty strings"),
+        )
+        .into());
     }
     let id = model.info.id.clone();
     let (vectors, tokens) = blocking(move || {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let tokens: usize = texts
             .iter()
-            .map(|t| model.model.tokenizer().encode(t).map(|ids| ids.len()).unwrap_or(0))
+            .map(|t| {
+                model
+                    .model
+                    .tokenizer()
+                    .encode(t)
+                    .map(|ids| ids.len())
+                    .unwrap_or(0)
+            })
             .sum();
         model
             .model
@@ -325,7 +387,16 @@ pub async fn embeddings(State(app): State<AppState>, body: Bytes) -> Result<Resp
     let data: Vec<Value> = vectors
         .into_iter()
         .enumerate()
-        .map(|(index, embedding)| json!({ "object": "embedding", "index": index, "embedding": embedding }))
+        .map(|(index, embedding)| {
+            // OpenAI's base64 form: the little-endian f32 array, base64-encoded.
+            let embedding = if base64 {
+                let bytes: Vec<u8> = embedding.iter().flat_map(|x| x.to_le_bytes()).collect();
+                Value::from(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                Value::from(embedding)
+            };
+            json!({ "object": "embedding", "index": index, "embedding": embedding })
+        })
         .collect();
     Ok(Json(json!({
         "object": "list",

@@ -110,8 +110,14 @@ impl Catalog {
         let model = Arc::new(LlamaModel::load(&info.path)?);
         let engine = Engine::start(model.clone(), MAX_ACTIVE_SEQUENCES, QUEUE_CAPACITY);
         tracing::info!(model = %info.id, "text model loaded");
-        self.models
-            .insert(info.id.clone(), Served::Text(TextModel { info, model, engine }));
+        self.models.insert(
+            info.id.clone(),
+            Served::Text(TextModel {
+                info,
+                model,
+                engine,
+            }),
+        );
         Ok(())
     }
 
@@ -119,8 +125,10 @@ impl Catalog {
     pub fn add_embedding(&mut self, info: ModelInfo) -> Result<(), mantle_models::ModelError> {
         let model = Arc::new(BertEmbedder::load(&info.path)?);
         tracing::info!(model = %info.id, "embedding model loaded");
-        self.models
-            .insert(info.id.clone(), Served::Embedding(EmbeddingModel { info, model }));
+        self.models.insert(
+            info.id.clone(),
+            Served::Embedding(EmbeddingModel { info, model }),
+        );
         Ok(())
     }
 

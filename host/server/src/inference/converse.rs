@@ -140,12 +140,18 @@ impl ConverseRequest {
             out.push(ChatMessage::new("system", system.join("\n")));
         }
         for (index, message) in self.messages.iter().enumerate() {
-            let expected = if index % 2 == 0 { Role::User } else { Role::Assistant };
+            let expected = if index % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
             if message.role != expected {
                 return Err(AwsError::validation(if index == 0 {
                     "A conversation must start with a user message. Try again with a conversation that starts with a user message.".to_owned()
                 } else {
-                    format!("messages.{index}.role: A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.")
+                    format!(
+                        "messages.{index}.role: A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again."
+                    )
                 }));
             }
             if message.content.is_empty() {
@@ -352,7 +358,9 @@ pub struct Completion {
 }
 
 /// Waits for a whole generation.
-pub async fn collect(mut events: UnboundedReceiver<GenerationEvent>) -> Result<Completion, AwsError> {
+pub async fn collect(
+    mut events: UnboundedReceiver<GenerationEvent>,
+) -> Result<Completion, AwsError> {
     let mut text = String::new();
     while let Some(event) = events.recv().await {
         match event {
@@ -374,7 +382,10 @@ pub async fn collect(mut events: UnboundedReceiver<GenerationEvent>) -> Result<C
             }
         }
     }
-    Err(AwsError::new(ErrorCode::ModelError, "generation ended without a result"))
+    Err(AwsError::new(
+        ErrorCode::ModelError,
+        "generation ended without a result",
+    ))
 }
 
 /// Converse's response body.

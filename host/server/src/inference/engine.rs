@@ -77,7 +77,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("prompt_tokens", &self.prompt.len()).finish()
+        f.debug_struct("Job")
+            .field("prompt_tokens", &self.prompt.len())
+            .finish()
     }
 }
 
@@ -221,7 +223,10 @@ impl Scheduler {
                     Ok(Some(piece)) => seq.text.push_str(&piece),
                     Ok(None) => {}
                     Err(error) => {
-                        let _ = seq.job.events.send(GenerationEvent::Failed(error.to_string()));
+                        let _ = seq
+                            .job
+                            .events
+                            .send(GenerationEvent::Failed(error.to_string()));
                         finished.push(index);
                         continue;
                     }
@@ -259,7 +264,10 @@ impl Scheduler {
 fn fail_all(active: &mut Vec<Sequence>, message: &str) {
     tracing::error!(message, "generation step failed");
     for seq in active.drain(..) {
-        let _ = seq.job.events.send(GenerationEvent::Failed(message.to_owned()));
+        let _ = seq
+            .job
+            .events
+            .send(GenerationEvent::Failed(message.to_owned()));
     }
 }
 
@@ -273,7 +281,11 @@ impl Sequence {
         let found = stops
             .iter()
             .filter(|s| !s.is_empty())
-            .filter_map(|s| self.text[search_from..].find(s.as_str()).map(|at| search_from + at))
+            .filter_map(|s| {
+                self.text[search_from..]
+                    .find(s.as_str())
+                    .map(|at| search_from + at)
+            })
             .min();
         if let Some(at) = found {
             self.send_until(at);
