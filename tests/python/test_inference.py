@@ -197,3 +197,38 @@ def test_openai_errors_have_openai_shape(openai_client):
     assert "messages" in str(info.value)
     with pytest.raises(openai.NotFoundError):
         openai_client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}])
+
+
+def test_converse_with_a_guardrail_checks_input_and_output(bedrock, runtime):
+    import uuid
+
+    gid = bedrock.create_guardrail(
+        name=f"converse-{uuid.uuid4().hex[:8]}",
+        wordPolicyConfig={"wordsConfig": [{"text": "bananas"}, {"text": "Paris"}]},
+        blockedInputMessaging="I cannot talk about that.",
+        blockedOutputsMessaging="I cannot answer that.",
+    )["guardrailId"]
+    config = {"guardrailIdentifier": gid, "guardrailVersion": "DRAFT", "trace": "enabled"}
+
+    blocked_in = runtime.converse(modelId=TEXT, messages=user("Tell me about bananas."), guardrailConfig=config, inferenceConfig=GREEDY)
+    assert blocked_in["stopReason"] == "guardrail_intervened"
+    assert blocked_in["output"]["message"]["content"][0]["text"] == "I cannot talk about that."
+    assert blocked_in["usage"]["outputTokens"] == 0
+    words = blocked_in["trace"]["guardrail"]["inputAssessment"][gid]["wordPolicy"]["customWords"]
+    assert words[0]["match"] == "bananas"
+
+    question = user("What is the capital of France?")
+    unguarded = runtime.converse(modelId=TEXT, messages=question, inferenceConfig=GREEDY)
+    assert "Paris" in unguarded["output"]["message"]["content"][0]["text"]
+    blocked_out = runtime.converse(modelId=TEXT, messages=question, guardrailConfig=config, inferenceConfig=GREEDY)
+    assert blocked_out["stopReason"] == "guardrail_intervened"
+    assert blocked_out["output"]["message"]["content"][0]["text"] == "I cannot answer that."
+    assert blocked_out["trace"]["guardrail"]["outputAssessments"][gid][0]["wordPolicy"]["customWords"][0]["action"] == "BLOCKED"
+
+    kinds, text, events = stream_text(runtime.converse_stream(
+        modelId=TEXT, messages=question, inferenceConfig=GREEDY, guardrailConfig={**config, "streamProcessingMode": "sync"}))
+    assert text == "I cannot answer that."
+    assert events[-2]["messageStop"]["stopReason"] == "guardrail_intervened"
+
+    allowed = runtime.converse(modelId=TEXT, messages=user("Name a colour."), guardrailConfig=config, inferenceConfig=GREEDY)
+    assert allowed["stopReason"] != "guardrail_intervened"

@@ -4,7 +4,7 @@
 //! - `cargo xtask up` — setup, then start the server on 127.0.0.1:8080 with the defaults
 //! - `cargo xtask test` — setup, then every test: Rust (host, SDK, plugins) and real clients
 //! - `cargo xtask build-plugins` — build the wasm plugins into `plugins/dist*`
-//! - `cargo xtask bench guardrails` — the guardrail benchmarks
+//! - `cargo xtask bench guardrails|models` — benchmarks (figures with their baselines)
 
 mod models;
 mod plugins;
@@ -35,7 +35,7 @@ enum Command {
     Test,
     /// Build the wasm plugins and fixtures.
     BuildPlugins,
-    /// Run benchmarks: `guardrails`.
+    /// Run benchmarks: `guardrails` or `models`.
     Bench {
         #[arg(default_value = "guardrails")]
         suite: String,
@@ -80,7 +80,25 @@ fn main() -> anyhow::Result<()> {
                     &["bench", "-p", "mantle-tests", "--bench", "guardrails"],
                 )
             }
-            other => anyhow::bail!("unknown bench suite `{other}` (known: guardrails)"),
+            "models" => {
+                util::step("default models");
+                models::fetch(&models::default_model_dir())?;
+                // The dev profile already builds the model code at opt-level 3 without debug
+                // assertions; a release build would recompile every dependency for nothing.
+                util::cargo(
+                    &root,
+                    &[
+                        "bench",
+                        "-p",
+                        "mantle-models",
+                        "--bench",
+                        "throughput",
+                        "--profile",
+                        "dev",
+                    ],
+                )
+            }
+            other => anyhow::bail!("unknown bench suite `{other}` (known: guardrails, models)"),
         },
     }
 }

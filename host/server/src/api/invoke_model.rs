@@ -57,7 +57,7 @@ pub struct EmbeddingBody {
 
 fn llama_stop_reason(reason: StopReason) -> &'static str {
     match reason {
-        StopReason::EndTurn | StopReason::StopSequence => "stop",
+        StopReason::EndTurn | StopReason::StopSequence | StopReason::GuardrailIntervened => "stop",
         StopReason::MaxTokens | StopReason::ContextWindowExceeded => "length",
     }
 }

@@ -112,6 +112,7 @@ fn finish_reason(reason: StopReason) -> &'static str {
     match reason {
         StopReason::EndTurn | StopReason::StopSequence => "stop",
         StopReason::MaxTokens | StopReason::ContextWindowExceeded => "length",
+        StopReason::GuardrailIntervened => "content_filter",
     }
 }
 

@@ -29,7 +29,7 @@ pub struct ConverseRequest {
     #[serde(default)]
     pub tool_config: Option<Value>,
     #[serde(default)]
-    pub guardrail_config: Option<Value>,
+    pub guardrail_config: Option<GuardrailConfig>,
     #[serde(default)]
     pub additional_model_request_fields: Option<Value>,
     #[serde(default)]
@@ -81,6 +81,34 @@ pub enum SystemBlock {
     CachePoint(Value),
 }
 
+/// `guardrailConfig`: a guardrail checks the input before generation and the output after.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GuardrailConfig {
+    pub guardrail_identifier: String,
+    pub guardrail_version: String,
+    #[serde(default)]
+    pub trace: Option<GuardrailTrace>,
+    /// ConverseStream only. Both modes buffer the output until it is checked (see README).
+    #[serde(default)]
+    pub stream_processing_mode: Option<StreamProcessingMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardrailTrace {
+    Enabled,
+    Disabled,
+    EnabledFull,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamProcessingMode {
+    Sync,
+    Async,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InferenceConfig {
@@ -107,16 +135,39 @@ impl ConverseRequest {
                 "tool use is not supported by this model on this server yet",
             ));
         }
-        if self.guardrail_config.is_some() {
-            return Err(AwsError::invalid_field(
-                "guardrailConfig",
-                "guardrails on Converse are not supported by this server yet; call ApplyGuardrail",
-            ));
-        }
         let messages = self.chat_messages()?;
         let params = self.generation_params(model)?;
         let prompt = render_prompt(model, &messages)?;
         Ok(Prepared { prompt, params })
+    }
+
+    /// The texts a guardrail assesses as input: the `guardContent` blocks if there are any,
+    /// else the text of every message.
+    pub fn guarded_input(&self) -> Vec<String> {
+        let guard: Vec<String> = self
+            .messages
+            .iter()
+            .flat_map(|m| &m.content)
+            .filter_map(|block| match block {
+                ContentBlock::GuardContent(content) => guard_text(content).map(str::to_owned),
+                _ => None,
+            })
+            .chain(self.system.iter().filter_map(|block| match block {
+                SystemBlock::GuardContent(content) => guard_text(content).map(str::to_owned),
+                _ => None,
+            }))
+            .collect();
+        if !guard.is_empty() {
+            return guard;
+        }
+        self.messages
+            .iter()
+            .flat_map(|m| &m.content)
+            .filter_map(|block| match block {
+                ContentBlock::Text(text) => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     fn chat_messages(&self) -> Result<Vec<ChatMessage>, AwsError> {
@@ -396,6 +447,32 @@ pub fn converse_response(completion: &Completion, started: Instant) -> Value {
         "usage": usage(completion.input_tokens, completion.output_tokens),
         "metrics": { "latencyMs": started.elapsed().as_millis() as u64 },
     })
+}
+
+/// What a guardrail made of a Converse call.
+#[derive(Debug, Clone, Default)]
+pub struct GuardrailOutcome {
+    /// Set when the guardrail intervened: the text the client gets instead of the model's.
+    pub replacement: Option<String>,
+    pub input_assessment: Option<Value>,
+    pub output_assessment: Option<Value>,
+}
+
+impl GuardrailOutcome {
+    /// Bedrock's `trace.guardrail` for this call.
+    pub fn trace(&self, guardrail_id: &str) -> Value {
+        let mut guardrail = serde_json::Map::new();
+        if let Some(input) = &self.input_assessment {
+            guardrail.insert("inputAssessment".into(), json!({ guardrail_id: input }));
+        }
+        if let Some(output) = &self.output_assessment {
+            guardrail.insert(
+                "outputAssessments".into(),
+                json!({ guardrail_id: [output] }),
+            );
+        }
+        json!({ "guardrail": guardrail })
+    }
 }
 
 pub fn usage(input: usize, output: usize) -> Value {

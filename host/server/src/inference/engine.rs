@@ -28,6 +28,8 @@ pub enum StopReason {
     MaxTokens,
     StopSequence,
     ContextWindowExceeded,
+    /// A guardrail replaced the output (set by the Converse layer, never by the engine).
+    GuardrailIntervened,
 }
 
 impl StopReason {
@@ -37,6 +39,7 @@ impl StopReason {
             Self::MaxTokens => "max_tokens",
             Self::StopSequence => "stop_sequence",
             Self::ContextWindowExceeded => "model_context_window_exceeded",
+            Self::GuardrailIntervened => "guardrail_intervened",
         }
     }
 }
