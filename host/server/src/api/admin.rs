@@ -17,7 +17,7 @@ use axum::response::IntoResponse;
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::guardrails::blocking;
+use super::blocking;
 use crate::error::{AwsError, ErrorCode};
 use crate::extract::AwsJson;
 use crate::guardrails::record::CustomPolicy;

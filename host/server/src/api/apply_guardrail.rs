@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 
-use super::guardrails::blocking;
+use super::blocking;
 use crate::error::AwsError;
 use crate::extract::AwsJson;
 use crate::guardrails::apply::ApplyGuardrailRequest;

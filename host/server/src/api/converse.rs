@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::guardrails::blocking;
+use super::blocking;
 use super::stream::{eventstream_response, forward_events};
 use crate::error::AwsError;
 use crate::eventstream;

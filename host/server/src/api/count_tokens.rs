@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::guardrails::blocking;
+use super::blocking;
 use crate::error::AwsError;
 use crate::extract::{AwsJson, parse_json};
 use crate::inference::catalog::Served;

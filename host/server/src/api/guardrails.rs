@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
+use super::blocking;
 use crate::error::AwsError;
 use crate::extract::{AwsJson, AwsQuery};
 use crate::guardrails::service::GuardrailInput;
@@ -111,14 +112,4 @@ pub async fn create_guardrail_version(
         input.client_request_token,
     )?;
     Ok((StatusCode::ACCEPTED, Json(body)))
-}
-
-/// Runs work that may call plugins off the async workers: a plugin may use its whole time
-/// budget, and that must not stall other requests.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, AwsError> + Send + 'static,
-) -> Result<T, AwsError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| AwsError::internal(format!("request worker failed: {e}")))?
 }

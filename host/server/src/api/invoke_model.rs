@@ -15,7 +15,7 @@ use mantle_models::SamplingParams;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::guardrails::blocking;
+use super::blocking;
 use super::stream::{eventstream_response, forward_events};
 use crate::error::AwsError;
 use crate::eventstream;

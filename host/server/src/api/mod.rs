@@ -1,6 +1,8 @@
 //! HTTP handlers, one module per API family; each handler is a thin adapter over a domain
 //! service. Paths follow ../shared/BEDROCK_API.md.
 
+use crate::error::AwsError;
+
 pub mod admin;
 pub mod apply_guardrail;
 pub mod converse;
@@ -11,3 +13,13 @@ pub mod invoke_model;
 pub mod openai;
 pub mod ops;
 pub mod stream;
+
+/// Runs blocking work (plugin calls, embeddings) off the async workers: a plugin may use its
+/// whole time budget, and that must not stall other requests.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AwsError> + Send + 'static,
+) -> Result<T, AwsError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AwsError::internal(format!("request worker failed: {e}")))?
+}

@@ -13,7 +13,7 @@ use mantle_models::{ChatMessage, SamplingParams};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::guardrails::blocking;
+use super::blocking;
 use super::stream::{channel_body, forward_events};
 use crate::error::{AwsError, ErrorCode};
 use crate::extract::parse_json;

@@ -12,7 +12,7 @@ use super::catalog::TextModel;
 use super::engine::{GenerationEvent, GenerationParams, StopReason, SubmitError};
 use crate::error::{AwsError, ErrorCode};
 
-/// The default and largest `maxTokens`.
+/// `maxTokens` when the request sets none.
 const DEFAULT_MAX_TOKENS: usize = 512;
 const MAX_STOP_SEQUENCES: usize = 4;
 
