@@ -19,74 +19,43 @@ pub mod host {
     });
 }
 
-/// The `guardrail` world.
-pub mod guardrail {
-    wit_bindgen::generate!({
-        path: "../wit/mantle-plugin@0.1.0",
-        world: "guardrail",
-        with: {
-            "mantle:plugin/types@0.1.0": crate::bindings::host::mantle::plugin::types,
-            "mantle:plugin/log@0.1.0": crate::bindings::host::mantle::plugin::log,
-            "mantle:plugin/kv@0.1.0": crate::bindings::host::mantle::plugin::kv,
-            "mantle:plugin/models@0.1.0": crate::bindings::host::mantle::plugin::models,
-            "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
-        },
-        pub_export_macro: true,
-        export_macro_name: "export",
-        default_bindings_module: "mantle_sdk::bindings::guardrail",
-    });
+/// Bindings of one export world, reusing [`host`]'s imports; its export macro is wrapped by
+/// the crate-root `export_*!` macros.
+macro_rules! world {
+    ($(#[$doc:meta])* $module:ident, $world:literal, $bindings:literal) => {
+        $(#[$doc])*
+        pub mod $module {
+            wit_bindgen::generate!({
+                path: "../wit/mantle-plugin@0.1.0",
+                world: $world,
+                with: {
+                    "mantle:plugin/types@0.1.0": crate::bindings::host::mantle::plugin::types,
+                    "mantle:plugin/log@0.1.0": crate::bindings::host::mantle::plugin::log,
+                    "mantle:plugin/kv@0.1.0": crate::bindings::host::mantle::plugin::kv,
+                    "mantle:plugin/models@0.1.0": crate::bindings::host::mantle::plugin::models,
+                    "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
+                },
+                pub_export_macro: true,
+                export_macro_name: "export",
+                default_bindings_module: $bindings,
+            });
+        }
+    };
 }
 
-/// The `tool` world.
-pub mod tool {
-    wit_bindgen::generate!({
-        path: "../wit/mantle-plugin@0.1.0",
-        world: "tool",
-        with: {
-            "mantle:plugin/types@0.1.0": crate::bindings::host::mantle::plugin::types,
-            "mantle:plugin/log@0.1.0": crate::bindings::host::mantle::plugin::log,
-            "mantle:plugin/kv@0.1.0": crate::bindings::host::mantle::plugin::kv,
-            "mantle:plugin/models@0.1.0": crate::bindings::host::mantle::plugin::models,
-            "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
-        },
-        pub_export_macro: true,
-        export_macro_name: "export",
-        default_bindings_module: "mantle_sdk::bindings::tool",
-    });
-}
-
-/// The `chunker` world.
-pub mod chunker {
-    wit_bindgen::generate!({
-        path: "../wit/mantle-plugin@0.1.0",
-        world: "chunker",
-        with: {
-            "mantle:plugin/types@0.1.0": crate::bindings::host::mantle::plugin::types,
-            "mantle:plugin/log@0.1.0": crate::bindings::host::mantle::plugin::log,
-            "mantle:plugin/kv@0.1.0": crate::bindings::host::mantle::plugin::kv,
-            "mantle:plugin/models@0.1.0": crate::bindings::host::mantle::plugin::models,
-            "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
-        },
-        pub_export_macro: true,
-        export_macro_name: "export",
-        default_bindings_module: "mantle_sdk::bindings::chunker",
-    });
-}
-
-/// The `flow-node` world.
-pub mod flow_node {
-    wit_bindgen::generate!({
-        path: "../wit/mantle-plugin@0.1.0",
-        world: "flow-node",
-        with: {
-            "mantle:plugin/types@0.1.0": crate::bindings::host::mantle::plugin::types,
-            "mantle:plugin/log@0.1.0": crate::bindings::host::mantle::plugin::log,
-            "mantle:plugin/kv@0.1.0": crate::bindings::host::mantle::plugin::kv,
-            "mantle:plugin/models@0.1.0": crate::bindings::host::mantle::plugin::models,
-            "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
-        },
-        pub_export_macro: true,
-        export_macro_name: "export",
-        default_bindings_module: "mantle_sdk::bindings::flow_node",
-    });
-}
+world!(
+    /// The `guardrail` world.
+    guardrail, "guardrail", "mantle_sdk::bindings::guardrail"
+);
+world!(
+    /// The `tool` world.
+    tool, "tool", "mantle_sdk::bindings::tool"
+);
+world!(
+    /// The `chunker` world.
+    chunker, "chunker", "mantle_sdk::bindings::chunker"
+);
+world!(
+    /// The `flow-node` world.
+    flow_node, "flow-node", "mantle_sdk::bindings::flow_node"
+);

@@ -15,60 +15,28 @@ pub mod host {
     });
 }
 
-pub mod guardrail {
-    wasmtime::component::bindgen!({
-        path: "../../wit/mantle-plugin@0.1.0",
-        world: "guardrail",
-        with: {
-            "mantle:plugin/types": crate::bindings::host::mantle::plugin::types,
-            "mantle:plugin/log": crate::bindings::host::mantle::plugin::log,
-            "mantle:plugin/kv": crate::bindings::host::mantle::plugin::kv,
-            "mantle:plugin/models": crate::bindings::host::mantle::plugin::models,
-            "mantle:plugin/knowledge": crate::bindings::host::mantle::plugin::knowledge,
-        },
-    });
+/// Bindings of one export world, reusing the host imports generated above.
+macro_rules! world {
+    ($module:ident, $world:literal) => {
+        pub mod $module {
+            wasmtime::component::bindgen!({
+                path: "../../wit/mantle-plugin@0.1.0",
+                world: $world,
+                with: {
+                    "mantle:plugin/types": crate::bindings::host::mantle::plugin::types,
+                    "mantle:plugin/log": crate::bindings::host::mantle::plugin::log,
+                    "mantle:plugin/kv": crate::bindings::host::mantle::plugin::kv,
+                    "mantle:plugin/models": crate::bindings::host::mantle::plugin::models,
+                    "mantle:plugin/knowledge": crate::bindings::host::mantle::plugin::knowledge,
+                },
+            });
+        }
+    };
 }
 
-pub mod tool {
-    wasmtime::component::bindgen!({
-        path: "../../wit/mantle-plugin@0.1.0",
-        world: "tool",
-        with: {
-            "mantle:plugin/types": crate::bindings::host::mantle::plugin::types,
-            "mantle:plugin/log": crate::bindings::host::mantle::plugin::log,
-            "mantle:plugin/kv": crate::bindings::host::mantle::plugin::kv,
-            "mantle:plugin/models": crate::bindings::host::mantle::plugin::models,
-            "mantle:plugin/knowledge": crate::bindings::host::mantle::plugin::knowledge,
-        },
-    });
-}
-
-pub mod chunker {
-    wasmtime::component::bindgen!({
-        path: "../../wit/mantle-plugin@0.1.0",
-        world: "chunker",
-        with: {
-            "mantle:plugin/types": crate::bindings::host::mantle::plugin::types,
-            "mantle:plugin/log": crate::bindings::host::mantle::plugin::log,
-            "mantle:plugin/kv": crate::bindings::host::mantle::plugin::kv,
-            "mantle:plugin/models": crate::bindings::host::mantle::plugin::models,
-            "mantle:plugin/knowledge": crate::bindings::host::mantle::plugin::knowledge,
-        },
-    });
-}
-
-pub mod flow_node {
-    wasmtime::component::bindgen!({
-        path: "../../wit/mantle-plugin@0.1.0",
-        world: "flow-node",
-        with: {
-            "mantle:plugin/types": crate::bindings::host::mantle::plugin::types,
-            "mantle:plugin/log": crate::bindings::host::mantle::plugin::log,
-            "mantle:plugin/kv": crate::bindings::host::mantle::plugin::kv,
-            "mantle:plugin/models": crate::bindings::host::mantle::plugin::models,
-            "mantle:plugin/knowledge": crate::bindings::host::mantle::plugin::knowledge,
-        },
-    });
-}
+world!(guardrail, "guardrail");
+world!(tool, "tool");
+world!(chunker, "chunker");
+world!(flow_node, "flow-node");
 
 pub use host::mantle::plugin::types::{PluginError, Span};
