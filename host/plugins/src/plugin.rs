@@ -59,6 +59,9 @@ pub struct LoadedPlugin {
     engine: Arc<PluginEngine>,
     services: Arc<HostServices>,
     idle: Mutex<Vec<Warm>>,
+    /// Registered once: a labelled metric looked up per call costs more than a small plugin.
+    calls_ok: metrics::Counter,
+    call_seconds: metrics::Histogram,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -104,8 +107,11 @@ impl LoadedPlugin {
             wit: manifest.wit.clone(),
             reason: format!("{e:#}"),
         })?;
+        let id = manifest.id();
         let plugin = Self {
-            id: manifest.id().into(),
+            calls_ok: metrics::counter!("mantle_plugin_calls_total", "plugin" => id.clone(), "outcome" => "ok"),
+            call_seconds: metrics::histogram!("mantle_plugin_call_seconds", "plugin" => id.clone()),
+            id: id.into(),
             name: manifest.name.as_str().into(),
             digest: digest(wasm),
             manifest,
@@ -279,11 +285,10 @@ impl LoadedPlugin {
         warm.store.set_epoch_deadline(ticks);
         let outcome = f(&mut warm.store, &warm.instance);
         let elapsed = started.elapsed().as_secs_f64();
-        metrics::histogram!("mantle_plugin_call_seconds", "plugin" => self.id.to_string())
-            .record(elapsed);
+        self.call_seconds.record(elapsed);
         match outcome {
             Ok(value) => {
-                metrics::counter!("mantle_plugin_calls_total", "plugin" => self.id.to_string(), "outcome" => "ok").increment(1);
+                self.calls_ok.increment(1);
                 warm.uses += 1;
                 self.release(warm);
                 Ok(value)

@@ -434,9 +434,12 @@ impl Guardrails {
             blocked_message,
             started,
         )?;
-        metrics::counter!("mantle_guardrail_applications_total",
-            "action" => response["action"].as_str().unwrap_or_default().to_owned())
-        .increment(1);
+        let action = if response["action"] == "NONE" {
+            "NONE"
+        } else {
+            "GUARDRAIL_INTERVENED"
+        };
+        metrics::counter!("mantle_guardrail_applications_total", "action" => action).increment(1);
         Ok(response)
     }
 
