@@ -45,11 +45,13 @@ fn prefill(model: &LlamaModel, prompt: &[u32]) -> f64 {
     prompt.len() as f64 / started.elapsed().as_secs_f64()
 }
 
-fn batched_decode(model: &LlamaModel, prompts: &[Vec<u32>], new_tokens: usize) -> f64 {
-    let mut caches: Vec<_> = prompts.iter().map(|_| model.new_cache()).collect();
-    let mut next: Vec<Vec<u32>> = prompts.to_vec();
-    let mut samplers: Vec<_> = prompts.iter().map(|_| Sampler::greedy()).collect();
-    // Prefill outside the timed part.
+/// One `forward_batch` over every sequence, then one greedy token for each.
+fn batch_step(
+    model: &LlamaModel,
+    next: &mut [Vec<u32>],
+    caches: &mut [mantle_models::KvCache],
+    samplers: &mut [Sampler],
+) {
     let logits = {
         let mut seqs: Vec<_> = next
             .iter()
@@ -61,19 +63,17 @@ fn batched_decode(model: &LlamaModel, prompts: &[Vec<u32>], new_tokens: usize) -
     for ((n, s), l) in next.iter_mut().zip(samplers.iter_mut()).zip(&logits) {
         *n = vec![s.sample(l)];
     }
+}
+
+fn batched_decode(model: &LlamaModel, prompts: &[Vec<u32>], new_tokens: usize) -> f64 {
+    let mut caches: Vec<_> = prompts.iter().map(|_| model.new_cache()).collect();
+    let mut next: Vec<Vec<u32>> = prompts.to_vec();
+    let mut samplers: Vec<_> = prompts.iter().map(|_| Sampler::greedy()).collect();
+    // The prefill step is outside the timed part.
+    batch_step(model, &mut next, &mut caches, &mut samplers);
     let started = Instant::now();
     for _ in 0..new_tokens {
-        let logits = {
-            let mut seqs: Vec<_> = next
-                .iter()
-                .zip(caches.iter_mut())
-                .map(|(tokens, cache)| mantle_models::llama::SeqInput { tokens, cache })
-                .collect();
-            model.forward_batch(&mut seqs).unwrap()
-        };
-        for ((n, s), l) in next.iter_mut().zip(samplers.iter_mut()).zip(&logits) {
-            *n = vec![s.sample(l)];
-        }
+        batch_step(model, &mut next, &mut caches, &mut samplers);
     }
     (prompts.len() * new_tokens) as f64 / started.elapsed().as_secs_f64()
 }
