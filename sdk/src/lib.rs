@@ -42,6 +42,7 @@
 
 pub mod bindings;
 pub mod chunker;
+mod config_cache;
 pub mod flow_node;
 pub mod guardrail;
 pub mod kv;
@@ -50,6 +51,7 @@ pub mod testkit;
 pub mod tool;
 
 pub use bindings::host::mantle::plugin::types::{PluginError, Span};
+pub use config_cache::ConfigCache;
 
 /// Defines one world's export macro: the component exports on `wasm32`, and nothing elsewhere,
 /// so a plugin crate also builds natively for `cargo test` (a native `cdylib` cannot carry the

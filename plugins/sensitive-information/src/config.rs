@@ -1,7 +1,7 @@
 //! Bedrock's `sensitiveInformationPolicyConfig`, parsed and validated once per distinct config
 //! string and cached for the life of the instance.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mantle_sdk::PluginError;
 use mantle_sdk::guardrail::{Action, Source};
@@ -201,21 +201,9 @@ const CACHE_ENTRIES: usize = 8;
 /// The most recently used configurations, newest last. The host reuses warm instances across
 /// calls, and a guardrail's config rarely changes, so this is almost always a hit on the last
 /// entry: one string comparison per call.
-static CACHE: Mutex<Vec<(String, Arc<Compiled>)>> = Mutex::new(Vec::new());
+static CACHE: mantle_sdk::ConfigCache<Compiled> = mantle_sdk::ConfigCache::new(CACHE_ENTRIES);
 
 /// The compiled form of `config`, from the cache or freshly parsed.
 pub fn compiled(config: &str) -> Result<Arc<Compiled>, PluginError> {
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(at) = cache.iter().rposition(|(c, _)| c == config) {
-        let entry = cache.remove(at);
-        let compiled = Arc::clone(&entry.1);
-        cache.push(entry);
-        return Ok(compiled);
-    }
-    let compiled = Arc::new(Compiled::parse(config)?);
-    if cache.len() >= CACHE_ENTRIES {
-        cache.remove(0);
-    }
-    cache.push((config.to_owned(), Arc::clone(&compiled)));
-    Ok(compiled)
+    CACHE.get_or_parse(config, Compiled::parse)
 }

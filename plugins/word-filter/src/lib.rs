@@ -20,7 +20,7 @@ mod expand;
 pub mod matcher;
 pub mod profanity;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mantle_sdk::PluginError;
 use mantle_sdk::guardrail::{
@@ -137,22 +137,10 @@ impl Compiled {
 const CACHE_ENTRIES: usize = 8;
 
 /// The most recently used configurations, newest last (see `sensitive-information`).
-static CACHE: Mutex<Vec<(String, Arc<Compiled>)>> = Mutex::new(Vec::new());
+static CACHE: mantle_sdk::ConfigCache<Compiled> = mantle_sdk::ConfigCache::new(CACHE_ENTRIES);
 
 fn compiled(config: &str) -> Result<Arc<Compiled>, PluginError> {
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(at) = cache.iter().rposition(|(c, _)| c == config) {
-        let entry = cache.remove(at);
-        let compiled = Arc::clone(&entry.1);
-        cache.push(entry);
-        return Ok(compiled);
-    }
-    let compiled = Arc::new(Compiled::parse(config)?);
-    if cache.len() >= CACHE_ENTRIES {
-        cache.remove(0);
-    }
-    cache.push((config.to_owned(), Arc::clone(&compiled)));
-    Ok(compiled)
+    CACHE.get_or_parse(config, Compiled::parse)
 }
 
 /// The word policy.
