@@ -36,12 +36,12 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "MANTLE_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Where the database, caches and plugins live.
-    #[arg(long, env = "MANTLE_DATA_DIR", default_value = "./data")]
-    data_dir: PathBuf,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "MANTLE_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Where the database, caches and plugins live [default: ./data].
+    #[arg(long, env = "MANTLE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// The watched plugins directory (default: <data-dir>/plugins).
     #[arg(long, env = "MANTLE_PLUGINS_DIR")]
     plugins_dir: Option<PathBuf>,
@@ -156,17 +156,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let mut settings = Settings::new(args.listen, args.data_dir.clone());
-    if let Some(config) = &args.config {
-        settings = settings.merge_file(config)?;
-        // Flags given explicitly still win over the file.
-        settings.listen = args.listen;
-        settings.plugins_dir = args.data_dir.join("plugins");
-        settings.data_dir = args.data_dir;
-    }
-    if let Some(plugins_dir) = args.plugins_dir {
-        settings.plugins_dir = plugins_dir;
-    }
+    let settings = settings(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("mantle-worker")
@@ -175,6 +165,31 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings,
         crate::serve::shutdown_signal(),
     ))
+}
+
+/// Settings from defaults, then the settings file, then flags and environment.
+fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
+    let mut settings = Settings::new(
+        "127.0.0.1:8080".parse().expect("a valid default address"),
+        PathBuf::from("./data"),
+    );
+    if let Some(config) = &args.config {
+        settings = settings.merge_file(config)?;
+    }
+    if let Some(listen) = args.listen {
+        settings.listen = listen;
+    }
+    if let Some(data_dir) = args.data_dir {
+        // The plugins folder follows the data dir unless the file placed it elsewhere.
+        if settings.plugins_dir == settings.data_dir.join("plugins") {
+            settings.plugins_dir = data_dir.join("plugins");
+        }
+        settings.data_dir = data_dir;
+    }
+    if let Some(plugins_dir) = args.plugins_dir {
+        settings.plugins_dir = plugins_dir;
+    }
+    Ok(settings)
 }
 
 fn client() -> reqwest::blocking::Client {
@@ -273,4 +288,52 @@ fn plugin(command: PluginCommand) -> anyhow::Result<()> {
 /// Canonical path for templates, so a crate created anywhere finds the SDK.
 pub(crate) fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     std::fs::canonicalize(path).with_context(|| format!("cannot find {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(argv: &[&str]) -> ServeArgs {
+        let mut full = vec!["mantle", "serve"];
+        full.extend(argv);
+        match Cli::parse_from(full).command {
+            Command::Serve(args) => args,
+            _ => unreachable!("parsed a serve command"),
+        }
+    }
+
+    #[test]
+    fn flags_override_the_settings_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mantle.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata-dir = \"/srv/mantle\"\nregion = \"eu-west-1\"\n",
+        )
+        .unwrap();
+        let config = file.to_str().unwrap();
+
+        let from_file = settings(args(&["--config", config])).unwrap();
+        assert_eq!(from_file.listen.port(), 9000);
+        assert_eq!(from_file.plugins_dir, PathBuf::from("/srv/mantle/plugins"));
+        assert_eq!(from_file.identity.region, "eu-west-1");
+
+        let flagged = settings(args(&[
+            "--config",
+            config,
+            "--listen",
+            "127.0.0.1:9001",
+            "--data-dir",
+            "/tmp/m",
+        ]))
+        .unwrap();
+        assert_eq!(flagged.listen.port(), 9001);
+        assert_eq!(flagged.data_dir, PathBuf::from("/tmp/m"));
+        assert_eq!(flagged.plugins_dir, PathBuf::from("/tmp/m/plugins"));
+
+        let defaults = settings(args(&[])).unwrap();
+        assert_eq!(defaults.listen.port(), 8080);
+        assert_eq!(defaults.plugins_dir, PathBuf::from("./data/plugins"));
+    }
 }
