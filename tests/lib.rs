@@ -140,10 +140,6 @@ impl TestServer {
         }
         panic!("server did not become ready");
     }
-
-    pub fn plugins_dir(&self) -> PathBuf {
-        self.data.path().join("plugins")
-    }
 }
 
 impl Drop for TestServer {

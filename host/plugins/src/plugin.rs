@@ -276,13 +276,7 @@ impl LoadedPlugin {
             Some(warm) => warm,
             None => self.instantiate()?,
         };
-        let ticks = self
-            .manifest
-            .limits
-            .timeout_ms
-            .div_ceil(EPOCH_TICK.as_millis() as u64)
-            .max(1);
-        warm.store.set_epoch_deadline(ticks);
+        warm.store.set_epoch_deadline(self.deadline_ticks());
         let outcome = f(&mut warm.store, &warm.instance);
         let elapsed = started.elapsed().as_secs_f64();
         self.call_seconds.record(elapsed);
@@ -327,6 +321,15 @@ impl LoadedPlugin {
         CallError::Trap { plugin, message }
     }
 
+    /// The call's time budget in epoch ticks.
+    fn deadline_ticks(&self) -> u64 {
+        self.manifest
+            .limits
+            .timeout_ms
+            .div_ceil(EPOCH_TICK.as_millis() as u64)
+            .max(1)
+    }
+
     fn take_idle(&self) -> Option<Warm> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
     }
@@ -352,13 +355,7 @@ impl LoadedPlugin {
         );
         let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(
-            self.manifest
-                .limits
-                .timeout_ms
-                .div_ceil(EPOCH_TICK.as_millis() as u64)
-                .max(1),
-        );
+        store.set_epoch_deadline(self.deadline_ticks());
         let instance = match &self.pre {
             WorldPre::Guardrail(pre) => pre.instantiate(&mut store).map(WorldInstance::Guardrail),
             WorldPre::Tool(pre) => pre.instantiate(&mut store).map(WorldInstance::Tool),

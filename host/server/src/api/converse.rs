@@ -82,7 +82,6 @@ async fn generate(
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        outcome.replacement = Some(text.clone());
         let completion = Completion {
             text,
             stop_reason: StopReason::GuardrailIntervened,
@@ -105,7 +104,6 @@ async fn generate(
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        outcome.replacement = Some(text.clone());
         completion.text = text;
         completion.stop_reason = StopReason::GuardrailIntervened;
     }

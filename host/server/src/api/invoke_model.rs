@@ -77,13 +77,8 @@ pub fn prepare_text(model: &TextModel, body: &[u8]) -> Result<Prepared, AwsError
             ));
         }
     };
-    let unit = |field: &str, value: Option<f64>, default: f64| match value {
-        None => Ok(default),
-        Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        Some(_) => Err(AwsError::invalid_field(field, "must be between 0 and 1")),
-    };
-    let temperature = unit("temperature", body.temperature, 0.5)?;
-    let top_p = unit("top_p", body.top_p, 0.9)?;
+    let temperature = converse::unit_interval("temperature", body.temperature, 0.5)?;
+    let top_p = converse::unit_interval("top_p", body.top_p, 0.9)?;
     let prompt = converse::tokenize_prompt(model, &body.prompt)?;
     Ok(Prepared {
         prompt,

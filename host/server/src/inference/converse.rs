@@ -297,7 +297,8 @@ fn guard_text(content: &Value) -> Option<&str> {
     content.get("text")?.get("text")?.as_str()
 }
 
-fn unit_interval(field: &str, value: Option<f64>, default: f64) -> Result<f64, AwsError> {
+/// `value` if it lies in [0, 1], `default` if absent, else a ValidationException naming `field`.
+pub fn unit_interval(field: &str, value: Option<f64>, default: f64) -> Result<f64, AwsError> {
     match value {
         None => Ok(default),
         Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
@@ -452,8 +453,6 @@ pub fn converse_response(completion: &Completion, started: Instant) -> Value {
 /// What a guardrail made of a Converse call.
 #[derive(Debug, Clone, Default)]
 pub struct GuardrailOutcome {
-    /// Set when the guardrail intervened: the text the client gets instead of the model's.
-    pub replacement: Option<String>,
     pub input_assessment: Option<Value>,
     pub output_assessment: Option<Value>,
 }
