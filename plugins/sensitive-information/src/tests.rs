@@ -556,26 +556,16 @@ pub(crate) fn sample_1kb() -> String {
     text
 }
 
+/// The text the timing example (`examples/pii_timing.rs`) measures: every type is found in it.
 #[test]
-fn timing_per_call_for_1kb() {
+fn finds_the_pii_in_the_1kb_timing_text() {
     let text = sample_1kb();
     let mut config = all_types();
     config["regexesConfig"] =
         json!([{"name": "order", "pattern": r"#\d{5}", "action": "ANONYMIZE"}]);
     let request = testkit::input(&[&text], config);
-    let warm = SensitiveInformation::assess(request.clone()).unwrap();
-    assert!(warm.findings.len() >= 7, "{:?}", warm.findings);
-    let iterations = 2000;
-    let started = std::time::Instant::now();
-    for _ in 0..iterations {
-        std::hint::black_box(
-            SensitiveInformation::assess(std::hint::black_box(request.clone())).unwrap(),
-        );
-    }
-    let per_call = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
-    println!("sensitive-information: {per_call:.1} µs per call for a 1 KiB text (native)");
-    // Generous enough for an unoptimised debug build on a busy machine.
-    assert!(per_call < 2000.0, "{per_call} µs per call");
+    let findings = SensitiveInformation::assess(request).unwrap().findings;
+    assert!(findings.len() >= 7, "{findings:?}");
 }
 
 #[test]

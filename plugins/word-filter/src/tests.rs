@@ -192,8 +192,9 @@ fn empty_config_and_empty_content() {
     assert!(a.findings.is_empty());
 }
 
+/// The text the timing example (`examples/word_timing.rs`) measures has findings to report.
 #[test]
-fn timing_per_call_for_1kb() {
+fn finds_words_in_the_1kb_timing_text() {
     let sentence =
         "The quick brown fox jumps over the lazy dog while project falcon ships, damn it. ";
     let text: String = sentence.repeat(1024 / sentence.len() + 1)[..1024].to_owned();
@@ -208,14 +209,6 @@ fn timing_per_call_for_1kb() {
             .findings
             .is_empty()
     );
-    let iterations = 2000;
-    let started = std::time::Instant::now();
-    for _ in 0..iterations {
-        std::hint::black_box(WordFilter::assess(std::hint::black_box(request.clone())).unwrap());
-    }
-    let per_call = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
-    println!("word-filter: {per_call:.1} µs per call for a 1 KiB text (native)");
-    assert!(per_call < 2000.0, "{per_call} µs per call");
 }
 
 #[test]
