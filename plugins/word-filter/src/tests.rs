@@ -203,12 +203,7 @@ fn finds_words_in_the_1kb_timing_text() {
         "managedWordListsConfig": [{"type": "PROFANITY"}]
     });
     let request = testkit::input(&[&text], config);
-    assert!(
-        !WordFilter::assess(request.clone())
-            .unwrap()
-            .findings
-            .is_empty()
-    );
+    assert!(!WordFilter::assess(request).unwrap().findings.is_empty());
 }
 
 #[test]
