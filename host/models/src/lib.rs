@@ -38,6 +38,7 @@
 
 pub mod bert;
 pub mod chat_template;
+pub mod constrain;
 pub mod error;
 pub mod gguf;
 pub mod llama;

@@ -85,11 +85,43 @@ impl Sampler {
             return argmax(logits);
         }
         let inv_t = 1.0 / p.temperature;
-        let mut cand: Vec<(u32, f32)> = logits
+        let cand: Vec<(u32, f32)> = logits
             .iter()
             .enumerate()
             .map(|(i, &l)| (i as u32, l * inv_t))
             .collect();
+        self.draw(cand)
+    }
+
+    /// Like [`Sampler::sample`], over `ids` only (the tokens a grammar allows). `None` if
+    /// `ids` is empty.
+    pub fn sample_among(&mut self, logits: &[f32], ids: &[u32]) -> Option<u32> {
+        let p = &self.params;
+        if p.temperature <= 0.0 || p.top_k == 1 {
+            // The lowest id wins ties, as `argmax` does.
+            return ids.iter().copied().reduce(|best, id| {
+                let (a, b) = (logits[best as usize], logits[id as usize]);
+                if b > a || (b == a && id < best) {
+                    id
+                } else {
+                    best
+                }
+            });
+        }
+        if ids.is_empty() {
+            return None;
+        }
+        let inv_t = 1.0 / p.temperature;
+        let cand = ids
+            .iter()
+            .map(|&id| (id, logits[id as usize] * inv_t))
+            .collect();
+        Some(self.draw(cand))
+    }
+
+    /// Draws from temperature-scaled candidates under top-k and top-p.
+    fn draw(&mut self, mut cand: Vec<(u32, f32)>) -> u32 {
+        let p = &self.params;
         let by_logit_desc = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1);
         // Sorting all ~50k logits per token would cost about as much as a decode step; only
         // the head of the distribution is ever ordered.

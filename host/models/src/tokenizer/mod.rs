@@ -5,8 +5,11 @@
 mod gguf_bpe;
 mod gguf_spm;
 mod stream;
+mod token_bytes;
 
 pub use stream::TextStream;
+
+use token_bytes::PieceEncoding;
 
 use std::path::Path;
 
@@ -26,6 +29,7 @@ pub struct Tokenizer {
     bos_token_id: Option<u32>,
     eos_token_id: Option<u32>,
     add_bos: bool,
+    pieces: PieceEncoding,
 }
 
 fn tok_err(e: impl std::fmt::Display) -> ModelError {
@@ -36,6 +40,10 @@ impl Tokenizer {
     /// The tokenizer described by a GGUF file's `tokenizer.ggml.*` metadata.
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
         let inner = gguf_bpe::build(gguf)?;
+        let pieces = match gguf.get_str("tokenizer.ggml.model")? {
+            "llama" => PieceEncoding::SentencePiece,
+            _ => PieceEncoding::ByteLevel,
+        };
         let id = |key: &str| gguf.get(key).and_then(|v| v.as_u64()).map(|v| v as u32);
         Ok(Self {
             inner,
@@ -45,6 +53,7 @@ impl Tokenizer {
                 .get("tokenizer.ggml.add_bos_token")
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false),
+            pieces,
         })
     }
 
@@ -58,6 +67,7 @@ impl Tokenizer {
             bos_token_id: None,
             eos_token_id: None,
             add_bos: false,
+            pieces: PieceEncoding::Plain,
         })
     }
 
@@ -107,6 +117,12 @@ impl Tokenizer {
 
     pub fn eos_token_id(&self) -> Option<u32> {
         self.eos_token_id
+    }
+
+    /// The bytes each token id writes (`None` for special tokens), indexed by id. Built on
+    /// each call: callers that constrain decoding keep it.
+    pub fn token_bytes(&self) -> Vec<Option<Box<[u8]>>> {
+        token_bytes::token_bytes(&self.inner, self.pieces)
     }
 
     /// Adjusts the underlying tokenizer (padding, truncation).
