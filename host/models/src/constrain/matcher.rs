@@ -680,8 +680,8 @@ impl Grammar {
             },
         };
         let mut still = alive;
-        for i in 0..props.len() {
-            if alive.get(i) && props[i].0.get(pos as usize) != Some(&b) {
+        for (i, (key, _)) in props.iter().enumerate() {
+            if alive.get(i) && key.get(pos as usize) != Some(&b) {
                 still.clear(i);
             }
         }
