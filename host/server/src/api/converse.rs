@@ -26,6 +26,7 @@ use crate::inference::converse::{
     self, Completion, ConverseRequest, GuardrailConfig, GuardrailOutcome, GuardrailTrace, usage,
 };
 use crate::inference::engine::{GenerationEvent, StopReason};
+use crate::inference::tools;
 use crate::state::AppState;
 
 /// Runs the guardrail over `texts`; returns its ApplyGuardrail response.
@@ -84,6 +85,7 @@ async fn generate(
             .to_owned();
         let completion = Completion {
             text,
+            tool_use: None,
             stop_reason: StopReason::GuardrailIntervened,
             input_tokens,
             output_tokens: 0,
@@ -137,28 +139,99 @@ pub async fn converse(
     Ok(Json(body))
 }
 
-fn closing_frames(
-    stop_reason: StopReason,
-    input: usize,
-    output: usize,
+/// Turns a generation into ConverseStream frames, block by block: text deltas go to a text
+/// block (Bedrock sends no `contentBlockStart` for text), a tool call gets its own block with
+/// `contentBlockStart{toolUse}`, argument fragments and `contentBlockStop`.
+struct BlockFrames {
+    index: usize,
+    open: bool,
+    /// Some block was opened (an empty answer still closes block 0).
+    any: bool,
     started: Instant,
-    trace: Option<Value>,
-) -> Vec<bytes::Bytes> {
-    let mut metadata = json!({
-        "usage": usage(input, output),
-        "metrics": { "latencyMs": started.elapsed().as_millis() as u64 },
-    });
-    if let Some(trace) = trace {
-        metadata["trace"] = trace;
+}
+
+impl BlockFrames {
+    fn new(started: Instant) -> Self {
+        Self {
+            index: 0,
+            open: false,
+            any: false,
+            started,
+        }
     }
-    vec![
-        eventstream::event("contentBlockStop", &json!({ "contentBlockIndex": 0 })),
-        eventstream::event(
+
+    fn text(&mut self, text: &str) -> Vec<bytes::Bytes> {
+        self.open = true;
+        self.any = true;
+        vec![eventstream::event(
+            "contentBlockDelta",
+            &json!({ "contentBlockIndex": self.index, "delta": { "text": text } }),
+        )]
+    }
+
+    fn tool_start(&mut self, tool_use_id: &str, name: &str) -> Vec<bytes::Bytes> {
+        let mut frames = self.close();
+        if !frames.is_empty() {
+            self.index += 1;
+        }
+        self.open = true;
+        self.any = true;
+        frames.push(eventstream::event(
+            "contentBlockStart",
+            &json!({
+                "contentBlockIndex": self.index,
+                "start": { "toolUse": { "toolUseId": tool_use_id, "name": name } },
+            }),
+        ));
+        frames
+    }
+
+    fn tool_delta(&mut self, input: &str) -> Vec<bytes::Bytes> {
+        vec![eventstream::event(
+            "contentBlockDelta",
+            &json!({ "contentBlockIndex": self.index, "delta": { "toolUse": { "input": input } } }),
+        )]
+    }
+
+    fn close(&mut self) -> Vec<bytes::Bytes> {
+        if !std::mem::take(&mut self.open) {
+            return Vec::new();
+        }
+        vec![eventstream::event(
+            "contentBlockStop",
+            &json!({ "contentBlockIndex": self.index }),
+        )]
+    }
+
+    fn done(
+        &mut self,
+        stop_reason: StopReason,
+        input: usize,
+        output: usize,
+        trace: Option<Value>,
+    ) -> Vec<bytes::Bytes> {
+        let mut metadata = json!({
+            "usage": usage(input, output),
+            "metrics": { "latencyMs": self.started.elapsed().as_millis() as u64 },
+        });
+        if let Some(trace) = trace {
+            metadata["trace"] = trace;
+        }
+        let mut frames = self.close();
+        if !self.any {
+            // An empty answer still closes its (empty) first block.
+            frames = vec![eventstream::event(
+                "contentBlockStop",
+                &json!({ "contentBlockIndex": 0 }),
+            )];
+        }
+        frames.push(eventstream::event(
             "messageStop",
             &json!({ "stopReason": stop_reason.as_str() }),
-        ),
-        eventstream::event("metadata", &metadata),
-    ]
+        ));
+        frames.push(eventstream::event("metadata", &metadata));
+        frames
+    }
 }
 
 pub async fn converse_stream(
@@ -169,25 +242,25 @@ pub async fn converse_stream(
     let started = Instant::now();
     let model = app.models.text(&model_id)?.clone();
     let message_start = eventstream::event("messageStart", &json!({ "role": "assistant" }));
+    let mut blocks = BlockFrames::new(started);
     if request.guardrail_config.is_some() {
         let (completion, outcome) = generate(&app, &model, &request).await?;
         let (frames, body) = eventstream_response();
-        frames.send(message_start).ok();
+        let mut out = vec![message_start];
         if !completion.text.is_empty() {
-            frames
-                .send(eventstream::event(
-                    "contentBlockDelta",
-                    &json!({ "contentBlockIndex": 0, "delta": { "text": completion.text } }),
-                ))
-                .ok();
+            out.extend(blocks.text(&completion.text));
         }
-        for frame in closing_frames(
+        if let Some(call) = &completion.tool_use {
+            out.extend(blocks.tool_start(&call.tool_use_id, &call.name));
+            out.extend(blocks.tool_delta(&call.input.to_string()));
+        }
+        out.extend(blocks.done(
             completion.stop_reason,
             completion.input_tokens,
             completion.output_tokens,
-            started,
             trace(&request, &outcome),
-        ) {
+        ));
+        for frame in out {
             frames.send(frame).ok();
         }
         return Ok(body);
@@ -197,15 +270,17 @@ pub async fn converse_stream(
     let (frames, body) = eventstream_response();
     frames.send(message_start).ok();
     tokio::spawn(forward_events(events, frames, move |event| match event {
-        GenerationEvent::Text(text) => vec![eventstream::event(
-            "contentBlockDelta",
-            &json!({ "contentBlockIndex": 0, "delta": { "text": text } }),
-        )],
+        GenerationEvent::Text(text) => blocks.text(&text),
+        GenerationEvent::ToolUseStart { name } => {
+            blocks.tool_start(&tools::new_tool_use_id(), &name)
+        }
+        GenerationEvent::ToolUseDelta(input) => blocks.tool_delta(&input),
+        GenerationEvent::ToolUseEnd { .. } => blocks.close(),
         GenerationEvent::Done {
             stop_reason,
             input_tokens,
             output_tokens,
-        } => closing_frames(stop_reason, input_tokens, output_tokens, started, None),
+        } => blocks.done(stop_reason, input_tokens, output_tokens, None),
         GenerationEvent::Failed(message) => {
             vec![eventstream::exception(
                 "modelStreamErrorException",

@@ -23,6 +23,7 @@ use crate::extract::parse_json;
 use crate::inference::catalog::{EmbeddingModel, Served, TextModel};
 use crate::inference::converse::{self, Prepared};
 use crate::inference::engine::{GenerationEvent, GenerationParams, StopReason};
+use crate::inference::tools::OutputMode;
 use crate::state::AppState;
 
 /// A Llama-style text body.
@@ -57,7 +58,11 @@ pub struct EmbeddingBody {
 
 fn llama_stop_reason(reason: StopReason) -> &'static str {
     match reason {
-        StopReason::EndTurn | StopReason::StopSequence | StopReason::GuardrailIntervened => "stop",
+        StopReason::EndTurn
+        | StopReason::StopSequence
+        | StopReason::GuardrailIntervened
+        | StopReason::ToolUse
+        | StopReason::MalformedToolUse => "stop",
         StopReason::MaxTokens | StopReason::ContextWindowExceeded => "length",
     }
 }
@@ -91,6 +96,7 @@ pub fn prepare_text(model: &TextModel, body: &[u8]) -> Result<Prepared, AwsError
                 seed: body.seed,
             },
             stop_sequences: Vec::new(),
+            output: OutputMode::Text,
         },
     })
 }
@@ -268,6 +274,10 @@ pub async fn invoke_model_with_response_stream(
                     &message,
                 )]
             }
+            // Native Llama bodies carry no tools.
+            GenerationEvent::ToolUseStart { .. }
+            | GenerationEvent::ToolUseDelta(_)
+            | GenerationEvent::ToolUseEnd { .. } => Vec::new(),
         }
     }));
     Ok(response)

@@ -1,6 +1,7 @@
 //! The OpenAI-compatible surface: `POST /v1/chat/completions` (streamed as server-sent events
 //! with `stream: true`), `POST /v1/embeddings`, `GET /v1/models`. Errors use OpenAI's shape.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -9,6 +10,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use mantle_models::constrain::Grammar;
 use mantle_models::{ChatMessage, SamplingParams};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,6 +22,7 @@ use crate::extract::parse_json;
 use crate::inference::catalog::{ModelKind, Served};
 use crate::inference::converse::{self, Prepared};
 use crate::inference::engine::{GenerationEvent, GenerationParams, StopReason};
+use crate::inference::tools::{self, OutputMode, Tool, ToolSet};
 use crate::state::AppState;
 
 /// An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
@@ -70,13 +73,77 @@ struct ChatRequest {
     #[serde(default)]
     n: Option<u32>,
     #[serde(default)]
-    tools: Option<Value>,
+    tools: Option<Vec<FunctionTool>>,
+    #[serde(default)]
+    tool_choice: Option<ToolChoiceIn>,
+    /// One call per answer is generated; the flag changes nothing.
+    #[serde(default)]
+    #[allow(dead_code)]
+    parallel_tool_calls: Option<bool>,
+    #[serde(default)]
+    response_format: Option<ResponseFormat>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionTool {
+    #[serde(rename = "type")]
+    kind: String,
+    function: FunctionSpec,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionSpec {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ToolChoiceIn {
+    Mode(String),
+    Function { function: FunctionName },
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionName {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema { json_schema: JsonSchemaFormat },
+}
+
+#[derive(Debug, Deserialize)]
+struct JsonSchemaFormat {
+    #[serde(default)]
+    schema: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
 struct ChatMessageIn {
     role: String,
-    content: Content,
+    #[serde(default)]
+    content: Option<Content>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCallIn>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolCallIn {
+    function: ToolCallFunction,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolCallFunction {
+    name: String,
+    arguments: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,37 +177,164 @@ fn now() -> u64 {
 
 fn finish_reason(reason: StopReason) -> &'static str {
     match reason {
-        StopReason::EndTurn | StopReason::StopSequence => "stop",
+        StopReason::EndTurn | StopReason::StopSequence | StopReason::MalformedToolUse => "stop",
         StopReason::MaxTokens | StopReason::ContextWindowExceeded => "length",
         StopReason::GuardrailIntervened => "content_filter",
+        StopReason::ToolUse => "tool_calls",
     }
 }
 
-fn prepare(
-    model: &crate::inference::catalog::TextModel,
-    request: &ChatRequest,
-) -> Result<Prepared, AwsError> {
-    if request.tools.is_some() {
-        return Err(AwsError::invalid_field(
-            "tools",
-            "tool calling is not supported on this server yet",
-        ));
+/// `tools`, `tool_choice` and `response_format` as an output mode.
+fn output_mode(request: &ChatRequest) -> Result<OutputMode, AwsError> {
+    let mut tools: Vec<Tool> = Vec::new();
+    for (i, tool) in request.tools.iter().flatten().enumerate() {
+        if tool.kind != "function" {
+            return Err(AwsError::invalid_field(
+                &format!("tools[{i}].type"),
+                "only `function` tools are supported",
+            ));
+        }
+        // No parameters means a function that takes none.
+        let parameters = tool.function.parameters.clone().unwrap_or_else(
+            || json!({ "type": "object", "properties": {}, "additionalProperties": false }),
+        );
+        let tool = Tool::new(
+            &format!("tools[{i}].function.name"),
+            &format!("tools[{i}].function.parameters"),
+            &tool.function.name,
+            tool.function.description.clone(),
+            &parameters,
+        )?;
+        if tools.iter().any(|t| t.name == tool.name) {
+            return Err(AwsError::invalid_field(
+                &format!("tools[{i}].function.name"),
+                format!("the function name `{}` is used twice", tool.name),
+            ));
+        }
+        tools.push(tool);
     }
-    if request.n.is_some_and(|n| n != 1) {
-        return Err(AwsError::invalid_field("n", "only n = 1 is supported"));
-    }
+    let set = (!tools.is_empty()).then(|| Arc::new(ToolSet::new(tools)));
+    let needs_tools =
+        || AwsError::invalid_field("tool_choice", "is only allowed when tools are specified");
+    let tool_mode = match (&request.tool_choice, set) {
+        (None, None) => None,
+        (None, Some(set)) => Some(OutputMode::ToolsAuto(set)),
+        (Some(ToolChoiceIn::Mode(mode)), set) => match (mode.as_str(), set) {
+            ("none", _) => None,
+            ("auto", Some(set)) => Some(OutputMode::ToolsAuto(set)),
+            ("required", Some(set)) => Some(OutputMode::ToolsRequired(set)),
+            ("auto" | "required", None) => return Err(needs_tools()),
+            (other, _) => {
+                return Err(AwsError::invalid_field(
+                    "tool_choice",
+                    format!("`{other}` is not one of none, auto, required"),
+                ));
+            }
+        },
+        (Some(ToolChoiceIn::Function { function }), Some(set)) => {
+            let index = set.index_of(&function.name).ok_or_else(|| {
+                AwsError::invalid_field(
+                    "tool_choice.function.name",
+                    format!("`{}` is not one of the functions in tools", function.name),
+                )
+            })?;
+            Some(OutputMode::Tool(set, index))
+        }
+        (Some(ToolChoiceIn::Function { .. }), None) => return Err(needs_tools()),
+    };
+    let json = match &request.response_format {
+        None | Some(ResponseFormat::Text) => None,
+        Some(ResponseFormat::JsonObject) => Some(Arc::new(Grammar::any_object())),
+        Some(ResponseFormat::JsonSchema { json_schema }) => {
+            let schema = json_schema.schema.clone().unwrap_or_else(|| json!({}));
+            Some(tools::compile_schema(
+                "response_format.json_schema.schema",
+                &schema,
+            )?)
+        }
+    };
+    Ok(match (tool_mode, json) {
+        (None, None) => OutputMode::Text,
+        (None, Some(grammar)) => OutputMode::Json(grammar),
+        (Some(OutputMode::ToolsAuto(_)), Some(_)) => {
+            return Err(AwsError::invalid_field(
+                "response_format",
+                "cannot be combined with tool_choice auto on this model; require a tool or drop one of them",
+            ));
+        }
+        (Some(mode), _) => mode,
+    })
+}
+
+/// The text of a message's content (text parts only).
+fn content_text(content: Option<&Content>, index: usize) -> Result<String, AwsError> {
+    Ok(match content {
+        None => String::new(),
+        Some(Content::Text(text)) => text.clone(),
+        Some(Content::Parts(parts)) => {
+            let mut texts = Vec::new();
+            for part in parts {
+                match (part.kind.as_str(), &part.text) {
+                    ("text", Some(text)) => texts.push(text.clone()),
+                    _ => {
+                        return Err(AwsError::invalid_field(
+                            &format!("messages[{index}].content"),
+                            format!("content part `{}` is not supported (text only)", part.kind),
+                        ));
+                    }
+                }
+            }
+            texts.join("\n")
+        }
+    })
+}
+
+fn chat_messages(request: &ChatRequest, output: &OutputMode) -> Result<Vec<ChatMessage>, AwsError> {
     if request.messages.is_empty() {
         return Err(AwsError::invalid_field(
             "messages",
             "must contain at least one message",
         ));
     }
-    let mut messages = Vec::new();
+    let mut messages: Vec<ChatMessage> = Vec::new();
     for (index, message) in request.messages.iter().enumerate() {
+        let mut text = content_text(message.content.as_ref(), index)?;
         let role = match message.role.as_str() {
             "system" | "developer" => "system",
             "user" => "user",
-            "assistant" => "assistant",
+            "assistant" => {
+                for (j, call) in message.tool_calls.iter().enumerate() {
+                    let input: Value =
+                        serde_json::from_str(&call.function.arguments).map_err(|e| {
+                            AwsError::invalid_field(
+                                &format!("messages[{index}].tool_calls[{j}].function.arguments"),
+                                format!("is not valid JSON: {e}"),
+                            )
+                        })?;
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(&tools::render_call(&call.function.name, &input));
+                }
+                "assistant"
+            }
+            // Results go back to the model in a user turn, as Converse's toolResult does.
+            "tool" => {
+                let result = tools::render_result(&text);
+                match messages.last_mut() {
+                    Some(last)
+                        if last.role == "user" && last.content.ends_with("</tool_response>") =>
+                    {
+                        last.content.push('\n');
+                        last.content.push_str(&result);
+                        continue;
+                    }
+                    _ => {
+                        text = result;
+                        "user"
+                    }
+                }
+            }
             other => {
                 return Err(AwsError::invalid_field(
                     &format!("messages[{index}].role"),
@@ -148,29 +342,42 @@ fn prepare(
                 ));
             }
         };
-        let text = match &message.content {
-            Content::Text(text) => text.clone(),
-            Content::Parts(parts) => {
-                let mut texts = Vec::new();
-                for part in parts {
-                    match (part.kind.as_str(), &part.text) {
-                        ("text", Some(text)) => texts.push(text.clone()),
-                        _ => {
-                            return Err(AwsError::invalid_field(
-                                &format!("messages[{index}].content"),
-                                format!(
-                                    "content part `{}` is not supported (text only)",
-                                    part.kind
-                                ),
-                            ));
-                        }
-                    }
-                }
-                texts.join("\n")
-            }
-        };
         messages.push(ChatMessage::new(role, text));
     }
+    let instructions = match output {
+        OutputMode::ToolsAuto(set) | OutputMode::ToolsRequired(set) | OutputMode::Tool(set, _) => {
+            Some(set.instructions())
+        }
+        OutputMode::Json(_) => Some(match &request.response_format {
+            Some(ResponseFormat::JsonSchema { json_schema }) => format!(
+                "Answer with JSON only, matching this JSON Schema: {}",
+                json_schema.schema.clone().unwrap_or_else(|| json!({}))
+            ),
+            _ => "Answer with a JSON object only.".to_owned(),
+        }),
+        OutputMode::Text => None,
+    };
+    if let Some(instructions) = instructions {
+        match messages.first_mut() {
+            Some(first) if first.role == "system" => {
+                first.content.push_str("\n\n");
+                first.content.push_str(&instructions);
+            }
+            _ => messages.insert(0, ChatMessage::new("system", instructions)),
+        }
+    }
+    Ok(messages)
+}
+
+fn prepare(
+    model: &crate::inference::catalog::TextModel,
+    request: &ChatRequest,
+) -> Result<Prepared, AwsError> {
+    if request.n.is_some_and(|n| n != 1) {
+        return Err(AwsError::invalid_field("n", "only n = 1 is supported"));
+    }
+    let output = output_mode(request)?;
+    let messages = chat_messages(request, &output)?;
     let context = model.model.config().context_length;
     let max_tokens = match request.max_completion_tokens.or(request.max_tokens) {
         None => 512,
@@ -208,7 +415,7 @@ fn prepare(
             "up to 4 non-empty stop sequences",
         ));
     }
-    let prompt = converse::render_prompt(model, &messages)?;
+    let prompt = converse::render_prompt_with(model, &messages, &tools::forced_prefix(&output))?;
     Ok(Prepared {
         prompt,
         params: GenerationParams {
@@ -220,8 +427,13 @@ fn prepare(
                 seed: request.seed,
             },
             stop_sequences,
+            output,
         },
     })
+}
+
+fn tool_call_id() -> String {
+    format!("call_{}", uuid::Uuid::new_v4().simple())
 }
 
 pub async fn chat_completions(
@@ -237,6 +449,17 @@ pub async fn chat_completions(
     let created = now();
     if !request.stream {
         let completion = converse::collect(events).await?;
+        let mut message = json!({ "role": "assistant", "content": completion.text });
+        if let Some(call) = &completion.tool_use {
+            if completion.text.trim().is_empty() {
+                message["content"] = Value::Null;
+            }
+            message["tool_calls"] = json!([{
+                "id": tool_call_id(),
+                "type": "function",
+                "function": { "name": call.name, "arguments": call.input.to_string() },
+            }]);
+        }
         return Ok(Json(json!({
             "id": id,
             "object": "chat.completion",
@@ -244,7 +467,7 @@ pub async fn chat_completions(
             "model": model.info.id,
             "choices": [{
                 "index": 0,
-                "message": { "role": "assistant", "content": completion.text },
+                "message": message,
                 "finish_reason": finish_reason(completion.stop_reason),
             }],
             "usage": {
@@ -279,6 +502,20 @@ pub async fn chat_completions(
         .ok();
     tokio::spawn(forward_events(events, frames, move |event| match event {
         GenerationEvent::Text(text) => vec![chunk(json!({ "content": text }), None, None)],
+        GenerationEvent::ToolUseStart { name } => vec![chunk(
+            json!({ "tool_calls": [{
+                "index": 0, "id": tool_call_id(), "type": "function",
+                "function": { "name": name, "arguments": "" },
+            }] }),
+            None,
+            None,
+        )],
+        GenerationEvent::ToolUseDelta(arguments) => vec![chunk(
+            json!({ "tool_calls": [{ "index": 0, "function": { "arguments": arguments } }] }),
+            None,
+            None,
+        )],
+        GenerationEvent::ToolUseEnd { .. } => Vec::new(),
         GenerationEvent::Done {
             stop_reason,
             output_tokens,

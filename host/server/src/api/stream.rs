@@ -42,7 +42,7 @@ pub async fn forward_events(
     mut frames_for: impl FnMut(GenerationEvent) -> Vec<Bytes> + Send + 'static,
 ) {
     while let Some(event) = events.recv().await {
-        let last = !matches!(event, GenerationEvent::Text(_));
+        let last = event.is_last();
         for frame in frames_for(event) {
             if frames.send(frame).is_err() {
                 return;

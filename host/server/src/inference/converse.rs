@@ -10,6 +10,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::catalog::TextModel;
 use super::engine::{GenerationEvent, GenerationParams, StopReason, SubmitError};
+use super::tools::{self, OutputMode, ToolConfig};
 use crate::error::{AwsError, ErrorCode};
 
 /// `maxTokens` when the request sets none.
@@ -27,7 +28,9 @@ pub struct ConverseRequest {
     #[serde(default)]
     pub inference_config: Option<InferenceConfig>,
     #[serde(default)]
-    pub tool_config: Option<Value>,
+    pub tool_config: Option<ToolConfig>,
+    #[serde(default)]
+    pub output_config: Option<OutputConfig>,
     #[serde(default)]
     pub guardrail_config: Option<GuardrailConfig>,
     #[serde(default)]
@@ -40,6 +43,51 @@ pub struct ConverseRequest {
     pub request_metadata: Option<Value>,
     #[serde(default)]
     pub performance_config: Option<Value>,
+    /// One tier serves everything here.
+    #[serde(default)]
+    pub service_tier: Option<Value>,
+}
+
+/// `outputConfig`: structured output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutputConfig {
+    #[serde(default)]
+    pub text_format: Option<OutputFormat>,
+    /// Reasoning effort: this model does not reason before answering.
+    #[serde(default)]
+    pub effort: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutputFormat {
+    #[serde(rename = "type")]
+    pub kind: OutputFormatType,
+    pub structure: OutputFormatStructure,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFormatType {
+    JsonSchema,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OutputFormatStructure {
+    JsonSchema(JsonSchemaDefinition),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonSchemaDefinition {
+    /// The schema, as a JSON string.
+    pub schema: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -64,13 +112,78 @@ pub enum ContentBlock {
     Image(Value),
     Document(Value),
     Video(Value),
-    ToolUse(Value),
-    ToolResult(Value),
+    ToolUse(ToolUseBlock),
+    ToolResult(ToolResultBlock),
     GuardContent(Value),
     CachePoint(Value),
     ReasoningContent(Value),
     CitationsContent(Value),
     SearchResult(Value),
+}
+
+/// A call the assistant made in an earlier turn.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ToolUseBlock {
+    pub tool_use_id: String,
+    pub name: String,
+    pub input: Value,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// What a call returned, sent back in a user turn.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ToolResultBlock {
+    pub tool_use_id: String,
+    pub content: Vec<ToolResultContent>,
+    #[serde(default)]
+    pub status: Option<ToolResultStatus>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ToolResultContent {
+    Text(String),
+    Json(Value),
+    Image(Value),
+    Document(Value),
+    Video(Value),
+    SearchResult(Value),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolResultStatus {
+    Success,
+    Error,
+}
+
+impl ToolResultBlock {
+    /// The result as the model reads it.
+    fn render(&self, field: &str) -> Result<String, AwsError> {
+        let mut parts = Vec::new();
+        for (i, content) in self.content.iter().enumerate() {
+            match content {
+                ToolResultContent::Text(text) => parts.push(text.clone()),
+                ToolResultContent::Json(value) => parts.push(value.to_string()),
+                _ => {
+                    return Err(AwsError::invalid_field(
+                        &format!("{field}.toolResult.content.{i}"),
+                        "This model accepts text and json tool results only.",
+                    ));
+                }
+            }
+        }
+        let mut text = parts.join("\n");
+        if self.status == Some(ToolResultStatus::Error) {
+            text = format!("Error: {text}");
+        }
+        Ok(tools::render_result(&text))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,19 +239,62 @@ pub struct Prepared {
     pub params: GenerationParams,
 }
 
+/// A tool call the model made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    pub tool_use_id: String,
+    pub name: String,
+    pub input: Value,
+}
+
 impl ConverseRequest {
     /// Validates the request against `model` and renders its prompt.
     pub fn prepare(&self, model: &TextModel) -> Result<Prepared, AwsError> {
-        if self.tool_config.is_some() {
-            return Err(AwsError::invalid_field(
-                "toolConfig",
-                "tool use is not supported by this model on this server yet",
-            ));
-        }
-        let messages = self.chat_messages()?;
-        let params = self.generation_params(model)?;
-        let prompt = render_prompt(model, &messages)?;
+        let output = self.output_mode()?;
+        let messages = self.chat_messages(&output)?;
+        let mut params = self.generation_params(model)?;
+        let prompt = render_prompt_with(model, &messages, &tools::forced_prefix(&output))?;
+        params.output = output;
         Ok(Prepared { prompt, params })
+    }
+
+    /// What `toolConfig` and `outputConfig` ask of the answer.
+    fn output_mode(&self) -> Result<OutputMode, AwsError> {
+        let tools = self
+            .tool_config
+            .as_ref()
+            .map(ToolConfig::compile)
+            .transpose()?;
+        let json = match self
+            .output_config
+            .as_ref()
+            .and_then(|c| c.text_format.as_ref())
+        {
+            None => None,
+            Some(OutputFormat {
+                structure: OutputFormatStructure::JsonSchema(definition),
+                ..
+            }) => {
+                let field = "outputConfig.textFormat.structure.jsonSchema.schema";
+                let schema: Value = serde_json::from_str(&definition.schema).map_err(|e| {
+                    AwsError::invalid_field(field, format!("is not valid JSON: {e}"))
+                })?;
+                Some((tools::compile_schema(field, &schema)?, schema))
+            }
+        };
+        Ok(match (tools, json) {
+            (None, None) => OutputMode::Text,
+            (Some(mode), None) => mode,
+            (None, Some((grammar, _))) => OutputMode::Json(grammar),
+            // A forced call is the whole answer: there is no text to format.
+            (Some(mode @ (OutputMode::Tool(..) | OutputMode::ToolsRequired(_))), Some(_)) => mode,
+            (Some(_), Some(_)) => {
+                return Err(AwsError::invalid_field(
+                    "outputConfig.textFormat",
+                    "cannot be combined with toolChoice auto on this model; force a tool or drop one of them",
+                ));
+            }
+        })
     }
 
     /// The texts a guardrail assesses as input: the `guardContent` blocks if there are any,
@@ -170,7 +326,7 @@ impl ConverseRequest {
             .collect()
     }
 
-    fn chat_messages(&self) -> Result<Vec<ChatMessage>, AwsError> {
+    fn chat_messages(&self, output: &OutputMode) -> Result<Vec<ChatMessage>, AwsError> {
         if self.messages.is_empty() {
             return Err(AwsError::invalid_field(
                 "messages",
@@ -178,15 +334,37 @@ impl ConverseRequest {
             ));
         }
         let mut out = Vec::new();
-        let system: Vec<&str> = self
+        let mut system: Vec<String> = self
             .system
             .iter()
             .filter_map(|block| match block {
-                SystemBlock::Text(text) => Some(text.as_str()),
-                SystemBlock::GuardContent(content) => guard_text(content),
+                SystemBlock::Text(text) => Some(text.clone()),
+                SystemBlock::GuardContent(content) => guard_text(content).map(str::to_owned),
                 SystemBlock::CachePoint(_) => None,
             })
             .collect();
+        match output {
+            OutputMode::Text => {}
+            OutputMode::ToolsAuto(set)
+            | OutputMode::ToolsRequired(set)
+            | OutputMode::Tool(set, _) => {
+                system.push(set.instructions());
+            }
+            OutputMode::Json(_) => {
+                if let Some(format) = self
+                    .output_config
+                    .as_ref()
+                    .and_then(|c| c.text_format.as_ref())
+                {
+                    let OutputFormatStructure::JsonSchema(definition) = &format.structure;
+                    system.push(format!(
+                        "Answer with JSON only, matching this JSON Schema: {}",
+                        definition.schema
+                    ));
+                }
+            }
+        }
+        let has_tools = self.tool_config.is_some();
         if !system.is_empty() {
             out.push(ChatMessage::new("system", system.join("\n")));
         }
@@ -211,12 +389,57 @@ impl ConverseRequest {
                     "Member must have length greater than or equal to 1",
                 ));
             }
-            let mut texts = Vec::new();
+            let mut texts: Vec<String> = Vec::new();
             for (block_index, block) in message.content.iter().enumerate() {
                 let field = format!("messages.{index}.content.{block_index}");
+                if matches!(
+                    block,
+                    ContentBlock::ToolUse(_) | ContentBlock::ToolResult(_)
+                ) && !has_tools
+                {
+                    return Err(AwsError::validation(
+                        "The toolConfig field must be defined when using toolUse and toolResult content blocks.",
+                    ));
+                }
                 match block {
-                    ContentBlock::Text(text) => texts.push(text.as_str()),
-                    ContentBlock::GuardContent(content) => texts.extend(guard_text(content)),
+                    ContentBlock::Text(text) => texts.push(text.clone()),
+                    ContentBlock::GuardContent(content) => {
+                        texts.extend(guard_text(content).map(str::to_owned))
+                    }
+                    ContentBlock::ToolUse(call) => {
+                        if message.role != Role::Assistant {
+                            return Err(AwsError::invalid_field(
+                                &format!("{field}.toolUse"),
+                                "toolUse blocks belong in assistant messages",
+                            ));
+                        }
+                        tools::check_tool_name(&format!("{field}.toolUse.name"), &call.name)?;
+                        texts.push(tools::render_call(&call.name, &call.input));
+                    }
+                    ContentBlock::ToolResult(result) => {
+                        if message.role != Role::User {
+                            return Err(AwsError::invalid_field(
+                                &format!("{field}.toolResult"),
+                                "toolResult blocks belong in user messages",
+                            ));
+                        }
+                        let previous = index.checked_sub(1).map(|i| &self.messages[i]);
+                        let called = previous.is_some_and(|m| {
+                            m.content.iter().any(|b| {
+                                matches!(b, ContentBlock::ToolUse(c) if c.tool_use_id == result.tool_use_id)
+                            })
+                        });
+                        if !called {
+                            return Err(AwsError::invalid_field(
+                                &format!("{field}.toolResult.toolUseId"),
+                                format!(
+                                    "`{}` does not match a toolUse block of the previous assistant message",
+                                    result.tool_use_id
+                                ),
+                            ));
+                        }
+                        texts.push(result.render(&field)?);
+                    }
                     ContentBlock::CachePoint(_) | ContentBlock::ReasoningContent(_) => {}
                     ContentBlock::Image(_) | ContentBlock::Document(_) | ContentBlock::Video(_) => {
                         return Err(AwsError::invalid_field(
@@ -227,7 +450,7 @@ impl ConverseRequest {
                     _ => {
                         return Err(AwsError::invalid_field(
                             &field,
-                            "tool use and other content block types are not supported by this model on this server yet",
+                            "This model doesn't support this content block type (text and tools only).",
                         ));
                     }
                 }
@@ -289,6 +512,7 @@ impl ConverseRequest {
                 seed,
             },
             stop_sequences: config.stop_sequences,
+            output: OutputMode::Text,
         })
     }
 }
@@ -354,7 +578,17 @@ pub fn additional_fields(fields: Option<&Value>) -> Result<(usize, Option<u64>),
 /// Renders `messages` with the model's chat template and tokenizes the prompt, refusing one
 /// that leaves no room to answer in the context window.
 pub fn render_prompt(model: &TextModel, messages: &[ChatMessage]) -> Result<Vec<u32>, AwsError> {
-    let text = match model.model.chat_template() {
+    render_prompt_with(model, messages, "")
+}
+
+/// [`render_prompt`], with `answer_prefix` written after the generation prompt as the start of
+/// the assistant's answer.
+pub fn render_prompt_with(
+    model: &TextModel,
+    messages: &[ChatMessage],
+    answer_prefix: &str,
+) -> Result<Vec<u32>, AwsError> {
+    let mut text = match model.model.chat_template() {
         Some(template) => template
             .render(messages, true, None)
             .map_err(|e| AwsError::internal(format!("chat template failed: {e}")))?,
@@ -364,6 +598,7 @@ pub fn render_prompt(model: &TextModel, messages: &[ChatMessage]) -> Result<Vec<
             .collect::<Vec<_>>()
             .join("\n"),
     };
+    text.push_str(answer_prefix);
     tokenize_prompt(model, &text)
 }
 
@@ -404,6 +639,7 @@ pub fn start(
 #[derive(Debug, Clone)]
 pub struct Completion {
     pub text: String,
+    pub tool_use: Option<ToolCall>,
     pub stop_reason: StopReason,
     pub input_tokens: usize,
     pub output_tokens: usize,
@@ -414,16 +650,33 @@ pub async fn collect(
     mut events: UnboundedReceiver<GenerationEvent>,
 ) -> Result<Completion, AwsError> {
     let mut text = String::new();
+    let mut call: Option<(String, Option<Value>)> = None;
     while let Some(event) = events.recv().await {
         match event {
             GenerationEvent::Text(piece) => text.push_str(&piece),
+            GenerationEvent::ToolUseStart { name } => call = Some((name, None)),
+            GenerationEvent::ToolUseDelta(_) => {}
+            GenerationEvent::ToolUseEnd { input } => {
+                if let Some((_, slot)) = &mut call {
+                    *slot = Some(input);
+                }
+            }
             GenerationEvent::Done {
                 stop_reason,
                 input_tokens,
                 output_tokens,
             } => {
+                // An unfinished call (the token budget ran out) is not a call.
+                let tool_use = call.and_then(|(name, input)| {
+                    Some(ToolCall {
+                        tool_use_id: tools::new_tool_use_id(),
+                        name,
+                        input: input?,
+                    })
+                });
                 return Ok(Completion {
                     text,
+                    tool_use,
                     stop_reason,
                     input_tokens,
                     output_tokens,
@@ -442,8 +695,17 @@ pub async fn collect(
 
 /// Converse's response body.
 pub fn converse_response(completion: &Completion, started: Instant) -> Value {
+    let mut content = Vec::new();
+    if completion.tool_use.is_none() || !completion.text.trim().is_empty() {
+        content.push(json!({ "text": completion.text }));
+    }
+    if let Some(call) = &completion.tool_use {
+        content.push(json!({ "toolUse": {
+            "toolUseId": call.tool_use_id, "name": call.name, "input": call.input,
+        } }));
+    }
     json!({
-        "output": { "message": { "role": "assistant", "content": [{ "text": completion.text }] } },
+        "output": { "message": { "role": "assistant", "content": content } },
         "stopReason": completion.stop_reason.as_str(),
         "usage": usage(completion.input_tokens, completion.output_tokens),
         "metrics": { "latencyMs": started.elapsed().as_millis() as u64 },

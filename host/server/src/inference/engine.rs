@@ -9,9 +9,13 @@
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 
+use mantle_models::constrain::{JsonMatcher, TokenConstraint};
 use mantle_models::llama::SeqInput;
 use mantle_models::{KvCache, LlamaModel, Sampler, SamplingParams, TextStream};
+use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
+
+use super::tools::{self, OutputMode, ToolSet};
 
 /// What one generation asks for.
 #[derive(Debug, Clone)]
@@ -19,6 +23,7 @@ pub struct GenerationParams {
     pub max_tokens: usize,
     pub sampling: SamplingParams,
     pub stop_sequences: Vec<String>,
+    pub output: OutputMode,
 }
 
 /// Why generation ended, in Bedrock's words.
@@ -28,6 +33,9 @@ pub enum StopReason {
     MaxTokens,
     StopSequence,
     ContextWindowExceeded,
+    ToolUse,
+    /// A tool call whose arguments did not parse (a bug: they are constrained to the schema).
+    MalformedToolUse,
     /// A guardrail replaced the output (set by the Converse layer, never by the engine).
     GuardrailIntervened,
 }
@@ -39,21 +47,39 @@ impl StopReason {
             Self::MaxTokens => "max_tokens",
             Self::StopSequence => "stop_sequence",
             Self::ContextWindowExceeded => "model_context_window_exceeded",
+            Self::ToolUse => "tool_use",
+            Self::MalformedToolUse => "malformed_tool_use",
             Self::GuardrailIntervened => "guardrail_intervened",
         }
     }
 }
 
-/// What a generation sends back, in order: text pieces, then one `Done` or `Failed`.
+/// What a generation sends back, in order: text pieces, at most one tool call (start, argument
+/// fragments, end), then one `Done` or `Failed`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GenerationEvent {
     Text(String),
+    ToolUseStart {
+        name: String,
+    },
+    /// A fragment of the call's arguments as JSON text.
+    ToolUseDelta(String),
+    ToolUseEnd {
+        input: Value,
+    },
     Done {
         stop_reason: StopReason,
         input_tokens: usize,
         output_tokens: usize,
     },
     Failed(String),
+}
+
+impl GenerationEvent {
+    /// Nothing follows this event.
+    pub fn is_last(&self) -> bool {
+        matches!(self, Self::Done { .. } | Self::Failed(_))
+    }
 }
 
 /// Why a generation could not be queued.
@@ -120,12 +146,55 @@ impl Engine {
     }
 }
 
+/// Where a sequence's output stands.
+enum Phase {
+    /// Free text; with tools, `<tool_call>` opens a call.
+    Text { tools: Option<Arc<ToolSet>> },
+    /// A call's `{"name": "<tool>"`, constrained to the tools' names. `start` is where it
+    /// begins in the sequence's text.
+    CallHead {
+        tools: Arc<ToolSet>,
+        matcher: JsonMatcher,
+        start: usize,
+    },
+    /// A call's arguments, constrained to the tool's schema.
+    CallArgs { matcher: JsonMatcher, start: usize },
+    /// A JSON answer, constrained to the requested schema.
+    Json { matcher: JsonMatcher },
+}
+
+impl Phase {
+    fn matcher(&self) -> Option<&JsonMatcher> {
+        match self {
+            Phase::Text { .. } => None,
+            Phase::CallHead { matcher, .. }
+            | Phase::CallArgs { matcher, .. }
+            | Phase::Json { matcher } => Some(matcher),
+        }
+    }
+
+    fn matcher_mut(&mut self) -> Option<&mut JsonMatcher> {
+        match self {
+            Phase::Text { .. } => None,
+            Phase::CallHead { matcher, .. }
+            | Phase::CallArgs { matcher, .. }
+            | Phase::Json { matcher } => Some(matcher),
+        }
+    }
+
+    /// Text goes to the client as text (not as part of a call).
+    fn is_text(&self) -> bool {
+        matches!(self, Phase::Text { .. } | Phase::Json { .. })
+    }
+}
+
 struct Sequence {
     job: Job,
     cache: KvCache,
     sampler: Sampler,
     stream: TextStream,
-    /// Tokens to feed at the next step: the prompt first, then each sampled token.
+    phase: Phase,
+    /// Tokens to feed at the next step: the prompt first, then each sampled (or forced) token.
     pending: Vec<u32>,
     generated: usize,
     text: String,
@@ -136,6 +205,9 @@ struct Scheduler {
     model: Arc<LlamaModel>,
     max_active: usize,
     eos: Vec<u32>,
+    constraint: TokenConstraint,
+    /// The tokens of [`tools::ARGUMENTS_SEPARATOR`], written for the model after a call's name.
+    separator: Vec<u32>,
 }
 
 impl Scheduler {
@@ -149,7 +221,15 @@ impl Scheduler {
                 eos.push(id);
             }
         }
+        let separator = tokenizer
+            .encode(tools::ARGUMENTS_SEPARATOR)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|id| Some(*id) != tokenizer.bos_token_id())
+            .collect();
         Self {
+            constraint: TokenConstraint::new(tokenizer.token_bytes()),
+            separator,
             model,
             max_active: max_active.max(1),
             eos,
@@ -182,10 +262,35 @@ impl Scheduler {
 
     fn admit(&self, job: Job) -> Sequence {
         let sampler = Sampler::new(job.params.sampling.clone());
+        let phase = match &job.params.output {
+            OutputMode::Text => Phase::Text { tools: None },
+            OutputMode::ToolsAuto(set) => Phase::Text {
+                tools: Some(set.clone()),
+            },
+            OutputMode::ToolsRequired(set) => Phase::CallHead {
+                matcher: JsonMatcher::new(set.call_heads.clone()),
+                tools: set.clone(),
+                start: 0,
+            },
+            OutputMode::Tool(set, index) => {
+                // The prompt already holds the call's head.
+                let _ = job.events.send(GenerationEvent::ToolUseStart {
+                    name: set.tools[*index].name.clone(),
+                });
+                Phase::CallArgs {
+                    matcher: JsonMatcher::new(set.tools[*index].grammar.clone()),
+                    start: 0,
+                }
+            }
+            OutputMode::Json(grammar) => Phase::Json {
+                matcher: JsonMatcher::new(grammar.clone()),
+            },
+        };
         Sequence {
             cache: self.model.new_cache(),
             sampler,
             stream: TextStream::new(true),
+            phase,
             pending: job.prompt.clone(),
             generated: 0,
             text: String::new(),
@@ -194,9 +299,32 @@ impl Scheduler {
         }
     }
 
+    /// The next token of `seq`: sampled freely, or among those its grammar allows.
+    fn choose(&self, seq: &mut Sequence, logits: &[f32]) -> Result<u32, &'static str> {
+        let Some(matcher) = seq.phase.matcher() else {
+            return Ok(seq.sampler.sample(logits));
+        };
+        let end = self.eos.first().copied();
+        match self.constraint.choose(logits, &mut seq.sampler, matcher) {
+            // A complete JSON answer may still go on (a number has no closing byte); it ends
+            // where the model prefers ending to any allowed continuation.
+            Some(id) => match end {
+                Some(end)
+                    if matches!(seq.phase, Phase::Json { .. })
+                        && matcher.is_complete()
+                        && logits[end as usize] >= logits[id as usize] =>
+                {
+                    Ok(end)
+                }
+                _ => Ok(id),
+            },
+            None if matcher.is_complete() => end.ok_or("the model has no end-of-turn token"),
+            None => Err("no token of the model's vocabulary continues the constrained output"),
+        }
+    }
+
     /// One forward pass over every active sequence, then one sampled token for each.
     fn step(&self, active: &mut Vec<Sequence>) {
-        let context = self.model.config().context_length;
         let outcome = {
             let mut inputs: Vec<SeqInput<'_>> = active
                 .iter_mut()
@@ -216,33 +344,12 @@ impl Scheduler {
         };
         let mut finished = Vec::new();
         for (index, (seq, logits)) in active.iter_mut().zip(logits).enumerate() {
-            let next = seq.sampler.sample(&logits);
-            seq.pending.clear();
-            let stop = if self.eos.contains(&next) {
-                Some(StopReason::EndTurn)
-            } else {
-                seq.generated += 1;
-                match seq.stream.push(self.model.tokenizer(), next) {
-                    Ok(Some(piece)) => seq.text.push_str(&piece),
-                    Ok(None) => {}
-                    Err(error) => {
-                        let _ = seq
-                            .job
-                            .events
-                            .send(GenerationEvent::Failed(error.to_string()));
-                        finished.push(index);
-                        continue;
-                    }
-                }
-                seq.pending.push(next);
-                if seq.release_text() {
-                    Some(StopReason::StopSequence)
-                } else if seq.generated >= seq.job.params.max_tokens {
-                    Some(StopReason::MaxTokens)
-                } else if seq.cache.len() + 1 >= context {
-                    Some(StopReason::ContextWindowExceeded)
-                } else {
-                    None
+            let stop = match self.advance(seq, &logits) {
+                Ok(stop) => stop,
+                Err(message) => {
+                    let _ = seq.job.events.send(GenerationEvent::Failed(message));
+                    finished.push(index);
+                    continue;
                 }
             };
             if let Some(stop_reason) = stop {
@@ -262,6 +369,118 @@ impl Scheduler {
         }
         metrics::counter!("mantle_engine_steps_total").increment(1);
     }
+
+    /// Picks and records `seq`'s next token; `Some` when the sequence is done.
+    fn advance(&self, seq: &mut Sequence, logits: &[f32]) -> Result<Option<StopReason>, String> {
+        let next = self.choose(seq, logits).map_err(str::to_owned)?;
+        seq.pending.clear();
+        if self.eos.contains(&next) {
+            return Ok(Some(StopReason::EndTurn));
+        }
+        self.write(seq, next)?;
+        if let Some(matcher) = seq.phase.matcher_mut()
+            && !matcher.advance(self.constraint.bytes(next).unwrap_or_default())
+        {
+            return Err("the constrained output left its grammar".into());
+        }
+        let stop = match &seq.phase {
+            Phase::Text { tools: Some(_) } => self.watch_for_call(seq)?,
+            Phase::Text { tools: None } => seq.release_text().then_some(StopReason::StopSequence),
+            Phase::Json { matcher } => {
+                let finished = matcher.is_finished();
+                if seq.release_text() {
+                    Some(StopReason::StopSequence)
+                } else {
+                    finished.then_some(StopReason::EndTurn)
+                }
+            }
+            Phase::CallHead { .. } => self.after_call_head(seq)?,
+            Phase::CallArgs { .. } => seq.after_call_args(),
+        };
+        if stop.is_some() {
+            return Ok(stop);
+        }
+        let context = self.model.config().context_length;
+        Ok(if seq.generated >= seq.job.params.max_tokens {
+            Some(StopReason::MaxTokens)
+        } else if seq.cache.len() + seq.pending.len() >= context {
+            Some(StopReason::ContextWindowExceeded)
+        } else {
+            None
+        })
+    }
+
+    /// Appends a token to the sequence's output and to what the model reads next.
+    fn write(&self, seq: &mut Sequence, token: u32) -> Result<(), String> {
+        seq.generated += 1;
+        seq.pending.push(token);
+        match seq.stream.push(self.model.tokenizer(), token) {
+            Ok(Some(piece)) => seq.text.push_str(&piece),
+            Ok(None) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+        Ok(())
+    }
+
+    /// Free text under `toolChoice: auto`: `<tool_call>` switches to writing a call.
+    fn watch_for_call(&self, seq: &mut Sequence) -> Result<Option<StopReason>, String> {
+        let Phase::Text { tools: Some(set) } = &seq.phase else {
+            return Ok(None);
+        };
+        let set = set.clone();
+        let from = floor_char(
+            &seq.text,
+            seq.emitted.saturating_sub(tools::CALL_OPEN.len()),
+        );
+        let Some(at) = seq.text[from..].find(tools::CALL_OPEN).map(|i| from + i) else {
+            return Ok(seq.release_text().then_some(StopReason::StopSequence));
+        };
+        seq.send_until(at);
+        let start = at + tools::CALL_OPEN.len();
+        let mut matcher = JsonMatcher::new(set.call_heads.clone());
+        // What the model wrote after the marker in the same token belongs to the call.
+        if !matcher.advance(seq.text[start..].as_bytes()) {
+            return Ok(Some(StopReason::MalformedToolUse));
+        }
+        seq.emitted = seq.text.len();
+        seq.phase = Phase::CallHead {
+            tools: set,
+            matcher,
+            start,
+        };
+        self.after_call_head(seq)
+    }
+
+    /// Once a call's name is written: announce the call and write the arguments' key.
+    fn after_call_head(&self, seq: &mut Sequence) -> Result<Option<StopReason>, String> {
+        let Phase::CallHead {
+            tools,
+            matcher,
+            start,
+        } = &seq.phase
+        else {
+            return Ok(None);
+        };
+        if !matcher.is_complete() {
+            return Ok(None);
+        }
+        let tools = tools.clone();
+        let Some(index) = tools.by_head(&seq.text[*start..]) else {
+            return Ok(Some(StopReason::MalformedToolUse));
+        };
+        let _ = seq.job.events.send(GenerationEvent::ToolUseStart {
+            name: tools.tools[index].name.clone(),
+        });
+        for &token in &self.separator {
+            self.write(seq, token)?;
+        }
+        seq.emitted = seq.text.len();
+        seq.phase = Phase::CallArgs {
+            matcher: JsonMatcher::new(tools.tools[index].grammar.clone()),
+            start: seq.text.len(),
+        };
+        Ok(None)
+    }
 }
 
 fn fail_all(active: &mut Vec<Sequence>, message: &str) {
@@ -275,10 +494,42 @@ fn fail_all(active: &mut Vec<Sequence>, message: &str) {
 }
 
 impl Sequence {
+    /// Streams the arguments written so far; ends the call once they are complete.
+    fn after_call_args(&mut self) -> Option<StopReason> {
+        let Phase::CallArgs { matcher, start, .. } = &mut self.phase else {
+            return None;
+        };
+        if self.emitted == *start {
+            // Whitespace before the arguments is not part of them.
+            let blank = self.text[*start..].len() - self.text[*start..].trim_start().len();
+            *start += blank;
+            self.emitted = *start;
+        }
+        let (complete, start) = (matcher.is_finished(), *start);
+        if self.text.len() > self.emitted {
+            let piece = self.text[self.emitted..].to_owned();
+            let _ = self.job.events.send(GenerationEvent::ToolUseDelta(piece));
+            self.emitted = self.text.len();
+        }
+        if !complete {
+            return None;
+        }
+        Some(match serde_json::from_str::<Value>(&self.text[start..]) {
+            Ok(input) => {
+                let _ = self.job.events.send(GenerationEvent::ToolUseEnd { input });
+                StopReason::ToolUse
+            }
+            Err(_) => StopReason::MalformedToolUse,
+        })
+    }
+
     /// Sends the text that can no longer turn into a stop sequence. Returns whether a stop
     /// sequence was found (the text before it is sent, the stop sequence itself is not).
     fn release_text(&mut self) -> bool {
         let stops = &self.job.params.stop_sequences;
+        // Under `toolChoice: auto`, a call marker in the making is held back like a stop.
+        let marker =
+            matches!(self.phase, Phase::Text { tools: Some(_) }).then_some(tools::CALL_OPEN);
         let longest = stops.iter().map(String::len).max().unwrap_or(0);
         let search_from = floor_char(&self.text, self.emitted.saturating_sub(longest));
         let found = stops
@@ -296,7 +547,12 @@ impl Sequence {
         }
         // Hold back a suffix that is a prefix of some stop sequence.
         let mut safe = self.text.len();
-        for stop in stops.iter().filter(|s| !s.is_empty()) {
+        let held = stops
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .chain(marker);
+        for stop in held {
             for len in (1..stop.len()).rev() {
                 if self.text.len() >= len
                     && self.text.is_char_boundary(self.text.len() - len)
@@ -312,8 +568,18 @@ impl Sequence {
         false
     }
 
+    /// At the end: text still held back goes out as text; a call's last arguments as a
+    /// fragment (an unfinished call head is dropped).
     fn emit_rest(&mut self) {
-        self.send_until(self.text.len());
+        match self.phase {
+            _ if self.phase.is_text() => self.send_until(self.text.len()),
+            Phase::CallArgs { .. } if self.text.len() > self.emitted => {
+                let piece = self.text[self.emitted..].to_owned();
+                let _ = self.job.events.send(GenerationEvent::ToolUseDelta(piece));
+                self.emitted = self.text.len();
+            }
+            _ => {}
+        }
     }
 
     fn send_until(&mut self, end: usize) {

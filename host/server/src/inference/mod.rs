@@ -4,5 +4,6 @@
 pub mod catalog;
 pub mod converse;
 pub mod engine;
+pub mod tools;
 
 pub use catalog::Catalog;
