@@ -98,3 +98,10 @@ def runtime(server):
 @pytest.fixture(scope="session")
 def fixtures():
     return Path(os.environ["MANTLE_FIXTURE_DIST"])
+
+
+@pytest.fixture(scope="session")
+def openai_client(server):
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)

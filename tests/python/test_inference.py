@@ -163,13 +163,6 @@ def test_malformed_requests_are_validation_errors_naming_the_field(server, body,
     assert field in json.loads(info.value.read())["message"]
 
 
-@pytest.fixture(scope="module")
-def openai_client(server):
-    from openai import OpenAI
-
-    return OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
-
-
 def test_openai_chat_plain_and_streamed(openai_client):
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is the capital of France?"}]
     plain = openai_client.chat.completions.create(model=TEXT, messages=messages, max_tokens=24, temperature=0)

@@ -234,6 +234,20 @@ impl JsonMatcher {
     pub fn is_finished(&self) -> bool {
         self.is_complete() && self.next_bytes().iter().all(|allowed| !allowed)
     }
+
+    /// The shortest bytes that make what was written a whole value (empty if it is one):
+    /// open strings and containers are closed, required properties get minimal values. Used
+    /// when the token budget ends mid-value, so a JSON answer still parses.
+    pub fn completion(&self) -> Vec<u8> {
+        if self.is_complete() {
+            return Vec::new();
+        }
+        self.alts
+            .iter()
+            .map(|stack| self.grammar.complete(stack))
+            .min_by_key(Vec::len)
+            .unwrap_or_default()
+    }
 }
 
 /// Whether `value` matches `grammar`, judged by the same recognizer that constrains generation.
@@ -244,6 +258,235 @@ pub fn matches(grammar: &Arc<Grammar>, value: &serde_json::Value) -> bool {
 }
 
 impl Grammar {
+    /// The smallest value of `node`, as JSON text.
+    fn minimal(&self, node: NodeId, depth: usize, out: &mut Vec<u8>) {
+        match self.node(node) {
+            Node::Union(alternatives) => {
+                // The alternative with the shortest minimal value (a recursive `$ref` wrapper
+                // would otherwise loop).
+                let best = alternatives
+                    .iter()
+                    .filter(|_| depth < MAX_DEPTH)
+                    .map(|&alt| {
+                        let mut text = Vec::new();
+                        self.minimal(alt, depth + 1, &mut text);
+                        text
+                    })
+                    .min_by_key(Vec::len)
+                    .unwrap_or_else(|| b"null".to_vec());
+                out.extend(best);
+            }
+            Node::Object {
+                props, required, ..
+            } => {
+                out.push(b'{');
+                self.required_rest(props, required, &Bits::default(), false, depth, out);
+                out.push(b'}');
+            }
+            Node::Array { items, min, .. } => {
+                out.push(b'[');
+                for i in 0..*min {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.minimal(*items, depth + 1, out);
+                }
+                out.push(b']');
+            }
+            Node::String { min, .. } => {
+                out.push(b'"');
+                out.extend(std::iter::repeat_n(b'a', *min));
+                out.push(b'"');
+            }
+            Node::Number { .. } => out.push(b'0'),
+            Node::Literals(lits) => {
+                out.extend(lits.iter().min_by_key(|l| l.len()).into_iter().flatten());
+            }
+        }
+    }
+
+    /// `"key":value` for each required property not in `seen`.
+    fn required_rest(
+        &self,
+        props: &[(Vec<u8>, NodeId)],
+        required: &Bits,
+        seen: &Bits,
+        mut comma: bool,
+        depth: usize,
+        out: &mut Vec<u8>,
+    ) {
+        for (i, (key, value)) in props.iter().enumerate() {
+            if required.get(i) && !seen.get(i) {
+                if comma {
+                    out.push(b',');
+                }
+                comma = true;
+                out.push(b'"');
+                out.extend_from_slice(key);
+                out.extend_from_slice(b"\":");
+                self.minimal(*value, depth + 1, out);
+            }
+        }
+    }
+
+    /// The shortest bytes that close every frame of `stack`.
+    fn complete(&self, stack: &Stack) -> Vec<u8> {
+        let mut out = Vec::new();
+        let depth = stack.frames.len();
+        // The key a `Key` frame was completed to, for the object below it.
+        let mut key_done: Option<u16> = None;
+        for frame in stack.frames.iter().rev() {
+            match *frame {
+                Frame::Value(node) => self.minimal(node, depth, &mut out),
+                Frame::Str {
+                    node,
+                    count,
+                    escape,
+                } => {
+                    match escape {
+                        Escape::None => {}
+                        Escape::Backslash => out.push(b'n'),
+                        Escape::Unicode(n) => out.extend(std::iter::repeat_n(b'0', n as usize)),
+                    }
+                    if let Node::String { min, .. } = self.node(node) {
+                        out.extend(std::iter::repeat_n(
+                            b'a',
+                            min.saturating_sub(count as usize),
+                        ));
+                    }
+                    out.push(b'"');
+                }
+                Frame::Number { phase, .. } => {
+                    if !phase.accepting() {
+                        out.push(b'0');
+                    }
+                }
+                Frame::Literal { node, alive, pos } => {
+                    let rest = self
+                        .literals(node)
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| alive.get(*i))
+                        .map(|(_, lit)| &lit[pos as usize..])
+                        .min_by_key(|rest| rest.len())
+                        .unwrap_or_default();
+                    out.extend_from_slice(rest);
+                }
+                Frame::Key {
+                    node,
+                    alive,
+                    pos,
+                    free,
+                    escape,
+                } => {
+                    let Node::Object { props, .. } = self.node(node) else {
+                        continue;
+                    };
+                    let declared = (0..props.len())
+                        .filter(|&i| alive.get(i))
+                        .min_by_key(|&i| props[i].0.len());
+                    match (declared, free) {
+                        (Some(i), _) if !free || props[i].0.len() == pos as usize => {
+                            out.extend_from_slice(&props[i].0[pos as usize..]);
+                            key_done = Some(i as u16);
+                        }
+                        _ => match escape {
+                            Escape::None => {}
+                            Escape::Backslash => out.push(b'n'),
+                            Escape::Unicode(n) => out.extend(std::iter::repeat_n(b'0', n as usize)),
+                        },
+                    }
+                    out.push(b'"');
+                    key_done.get_or_insert(ADDITIONAL);
+                }
+                Frame::Object {
+                    node,
+                    seen,
+                    phase,
+                    current,
+                    ..
+                } => {
+                    let Node::Object {
+                        props,
+                        required,
+                        additional,
+                        ..
+                    } = self.node(node)
+                    else {
+                        continue;
+                    };
+                    let mut seen = seen;
+                    let current = match phase {
+                        ObjPhase::Key => key_done.take().unwrap_or(ADDITIONAL),
+                        _ => current,
+                    };
+                    let mut comma = !matches!(phase, ObjPhase::Open | ObjPhase::Comma);
+                    match phase {
+                        ObjPhase::Key | ObjPhase::Colon => {
+                            out.push(b':');
+                            let value = if current == ADDITIONAL {
+                                additional.expect("an additional key implies a schema")
+                            } else {
+                                props[current as usize].1
+                            };
+                            self.minimal(value, depth, &mut out);
+                            comma = true;
+                        }
+                        ObjPhase::Value => comma = true,
+                        _ => {}
+                    }
+                    if matches!(phase, ObjPhase::Key | ObjPhase::Colon | ObjPhase::Value)
+                        && current != ADDITIONAL
+                    {
+                        seen.set(current as usize);
+                    }
+                    if phase == ObjPhase::Comma && required.subset_of(&seen) {
+                        // A dangling comma needs one more member: the first key still allowed.
+                        let next = (0..props.len()).find(|&i| !seen.get(i));
+                        match next {
+                            Some(i) => {
+                                out.push(b'"');
+                                out.extend_from_slice(&props[i].0);
+                                out.extend_from_slice(b"\":");
+                                self.minimal(props[i].1, depth, &mut out);
+                            }
+                            None => {
+                                out.extend_from_slice(b"\"\":");
+                                let value = additional.expect("a comma implies a key is allowed");
+                                self.minimal(value, depth, &mut out);
+                            }
+                        }
+                    } else {
+                        self.required_rest(props, required, &seen, comma, depth, &mut out);
+                    }
+                    out.push(b'}');
+                }
+                Frame::Array { node, count, phase } => {
+                    let Node::Array { items, min, .. } = *self.node(node) else {
+                        continue;
+                    };
+                    let mut count = count as usize;
+                    if phase == ArrPhase::Value {
+                        count += 1;
+                    }
+                    if phase == ArrPhase::Comma {
+                        self.minimal(items, depth, &mut out);
+                        count += 1;
+                    }
+                    while count < min {
+                        if count > 0 {
+                            out.push(b',');
+                        }
+                        self.minimal(items, depth, &mut out);
+                        count += 1;
+                    }
+                    out.push(b']');
+                }
+            }
+        }
+        out
+    }
+
     fn can_end(&self, stack: &Stack) -> bool {
         match stack.frames.as_slice() {
             [] => true,
@@ -817,6 +1060,55 @@ mod tests {
         let mut m = JsonMatcher::new(g);
         assert!(m.advance(b"12"));
         assert!(m.is_complete() && !m.is_finished());
+    }
+
+    #[test]
+    fn completion_closes_whatever_is_open() {
+        let g = grammar(json!({
+            "type": "object",
+            "properties": {
+                "name": { "type": "string", "minLength": 2 },
+                "tags": { "type": "array", "items": { "type": "string" }, "minItems": 1 },
+                "unit": { "enum": ["celsius", "fahrenheit"] },
+                "n": { "type": "number" },
+                "inner": { "type": "object", "properties": { "x": { "type": "integer" } }, "required": ["x"] }
+            },
+            "required": ["name", "tags", "inner"]
+        }));
+        for prefix in [
+            "",
+            "{",
+            r#"{"na"#,
+            r#"{"name"#,
+            r#"{"name":"#,
+            r#"{"name": "a"#,
+            r#"{"name": "ab\u00"#,
+            r#"{"name": "ab","#,
+            r#"{"name": "ab", "tags": ["#,
+            r#"{"name": "ab", "tags": ["x","#,
+            r#"{"name": "ab", "unit": "cel"#,
+            r#"{"name": "ab", "n": -"#,
+            r#"{"name": "ab", "n": 1.5e"#,
+            r#"{"inner": {"#,
+            r#"{"inner": {"x": 3"#,
+            r#"{"name": "ab", "inner": {"x": 3}, "#,
+        ] {
+            let mut m = JsonMatcher::new(g.clone());
+            assert!(m.advance(prefix.as_bytes()), "{prefix}");
+            let rest = m.completion();
+            assert!(
+                m.advance(&rest) && m.is_complete(),
+                "{prefix} + {}",
+                String::from_utf8_lossy(&rest)
+            );
+            let text = format!("{prefix}{}", String::from_utf8_lossy(&rest));
+            let value: serde_json::Value = serde_json::from_str(&text).expect(&text);
+            assert!(matches(&g, &value), "{text}");
+        }
+        let g = grammar(json!({ "type": "object" }));
+        let mut m = JsonMatcher::new(g);
+        assert!(m.advance(br#"{"a": [{"b": "c"#));
+        assert_eq!(m.completion(), br#""}]}"#);
     }
 
     #[test]

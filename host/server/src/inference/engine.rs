@@ -439,7 +439,7 @@ impl Scheduler {
         let start = at + tools::CALL_OPEN.len();
         let mut matcher = JsonMatcher::new(set.call_heads.clone());
         // What the model wrote after the marker in the same token belongs to the call.
-        if !matcher.advance(seq.text[start..].as_bytes()) {
+        if !matcher.advance(&seq.text.as_bytes()[start..]) {
             return Ok(Some(StopReason::MalformedToolUse));
         }
         seq.emitted = seq.text.len();
@@ -568,9 +568,16 @@ impl Sequence {
         false
     }
 
-    /// At the end: text still held back goes out as text; a call's last arguments as a
-    /// fragment (an unfinished call head is dropped).
+    /// At the end: text still held back goes out as text (a JSON answer closed first); a
+    /// call's last arguments as a fragment (an unfinished call is not a call: the client gets
+    /// no toolUse block for it).
     fn emit_rest(&mut self) {
+        if let Phase::Json { matcher } = &self.phase {
+            // Out of tokens mid-value: close it, so the answer still parses (its stop reason
+            // says it was cut short).
+            let rest = matcher.completion();
+            self.text.push_str(&String::from_utf8_lossy(&rest));
+        }
         match self.phase {
             _ if self.phase.is_text() => self.send_until(self.text.len()),
             Phase::CallArgs { .. } if self.text.len() > self.emitted => {
