@@ -202,7 +202,8 @@ pub struct GuardrailConfig {
     pub guardrail_version: String,
     #[serde(default)]
     pub trace: Option<GuardrailTrace>,
-    /// ConverseStream only. Both modes buffer the output until it is checked (see README).
+    /// ConverseStream only: `sync` holds each chunk until it is checked, `async` checks behind
+    /// the stream.
     #[serde(default)]
     pub stream_processing_mode: Option<StreamProcessingMode>,
 }
@@ -716,7 +717,8 @@ pub fn converse_response(completion: &Completion, started: Instant) -> Value {
 #[derive(Debug, Clone, Default)]
 pub struct GuardrailOutcome {
     pub input_assessment: Option<Value>,
-    pub output_assessment: Option<Value>,
+    /// One per checked chunk (a stream is checked in chunks).
+    pub output_assessments: Vec<Value>,
 }
 
 impl GuardrailOutcome {
@@ -726,10 +728,10 @@ impl GuardrailOutcome {
         if let Some(input) = &self.input_assessment {
             guardrail.insert("inputAssessment".into(), json!({ guardrail_id: input }));
         }
-        if let Some(output) = &self.output_assessment {
+        if !self.output_assessments.is_empty() {
             guardrail.insert(
                 "outputAssessments".into(),
-                json!({ guardrail_id: [output] }),
+                json!({ guardrail_id: self.output_assessments }),
             );
         }
         json!({ "guardrail": guardrail })

@@ -1,0 +1,109 @@
+//! ConverseStream's content-block framing.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::eventstream;
+use crate::inference::converse::usage;
+use crate::inference::engine::StopReason;
+
+/// Turns a generation into ConverseStream frames, block by block: text deltas go to a text
+/// block (Bedrock sends no `contentBlockStart` for text), a tool call gets its own block with
+/// `contentBlockStart{toolUse}`, argument fragments and `contentBlockStop`.
+pub struct BlockFrames {
+    index: usize,
+    open: bool,
+    /// Some block was opened (an empty answer still closes block 0).
+    any: bool,
+    started: Instant,
+}
+
+impl BlockFrames {
+    pub fn new(started: Instant) -> Self {
+        Self {
+            index: 0,
+            open: false,
+            any: false,
+            started,
+        }
+    }
+
+    pub fn text(&mut self, text: &str) -> Vec<bytes::Bytes> {
+        self.open = true;
+        self.any = true;
+        vec![eventstream::event(
+            "contentBlockDelta",
+            &json!({ "contentBlockIndex": self.index, "delta": { "text": text } }),
+        )]
+    }
+
+    pub fn tool_start(&mut self, tool_use_id: &str, name: &str) -> Vec<bytes::Bytes> {
+        let mut frames = self.close();
+        if !frames.is_empty() {
+            self.index += 1;
+        }
+        self.open = true;
+        self.any = true;
+        frames.push(eventstream::event(
+            "contentBlockStart",
+            &json!({
+                "contentBlockIndex": self.index,
+                "start": { "toolUse": { "toolUseId": tool_use_id, "name": name } },
+            }),
+        ));
+        frames
+    }
+
+    /// Some text has been sent.
+    pub fn has_text(&self) -> bool {
+        self.any
+    }
+
+    pub fn tool_delta(&mut self, input: &str) -> Vec<bytes::Bytes> {
+        vec![eventstream::event(
+            "contentBlockDelta",
+            &json!({ "contentBlockIndex": self.index, "delta": { "toolUse": { "input": input } } }),
+        )]
+    }
+
+    pub fn close(&mut self) -> Vec<bytes::Bytes> {
+        if !std::mem::take(&mut self.open) {
+            return Vec::new();
+        }
+        vec![eventstream::event(
+            "contentBlockStop",
+            &json!({ "contentBlockIndex": self.index }),
+        )]
+    }
+
+    pub fn done(
+        &mut self,
+        stop_reason: StopReason,
+        input: usize,
+        output: usize,
+        trace: Option<Value>,
+    ) -> Vec<bytes::Bytes> {
+        let mut metadata = json!({
+            "usage": usage(input, output),
+            "metrics": { "latencyMs": self.started.elapsed().as_millis() as u64 },
+        });
+        if let Some(trace) = trace {
+            metadata["trace"] = trace;
+        }
+        let mut frames = self.close();
+        if !self.any {
+            // An empty answer still closes its (empty) first block.
+            frames = vec![eventstream::event(
+                "contentBlockStop",
+                &json!({ "contentBlockIndex": 0 }),
+            )];
+        }
+        frames.push(eventstream::event(
+            "messageStop",
+            &json!({ "stopReason": stop_reason.as_str() }),
+        ));
+        frames.push(eventstream::event("metadata", &metadata));
+        frames
+    }
+}

@@ -1,0 +1,82 @@
+//! bedrock-runtime Converse `POST /model/{modelId}/converse` and ConverseStream
+//! `POST /model/{modelId}/converse-stream`.
+//!
+//! `guardrailConfig` is applied by [`guarded`]; stream framing lives in [`frames`].
+
+mod frames;
+mod guarded;
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::stream::{eventstream_response, forward_events};
+use crate::error::AwsError;
+use crate::eventstream;
+use crate::extract::AwsJson;
+use crate::inference::converse::{self, ConverseRequest};
+use crate::inference::engine::GenerationEvent;
+use crate::inference::tools;
+use crate::state::AppState;
+use frames::BlockFrames;
+
+pub async fn converse(
+    State(app): State<AppState>,
+    Path(model_id): Path<String>,
+    AwsJson(request): AwsJson<ConverseRequest>,
+) -> Result<impl IntoResponse, AwsError> {
+    let started = Instant::now();
+    let model = app.models.text(&model_id)?.clone();
+    let (completion, outcome) = guarded::generate(&app, &model, &request).await?;
+    metrics::counter!("mantle_tokens_total", "model" => model.info.id.clone(), "direction" => "output")
+        .increment(completion.output_tokens as u64);
+    let mut body = converse::converse_response(&completion, started);
+    if let Some(trace) = guarded::trace(&request, &outcome) {
+        body["trace"] = trace;
+    }
+    Ok(Json(body))
+}
+
+pub async fn converse_stream(
+    State(app): State<AppState>,
+    Path(model_id): Path<String>,
+    AwsJson(request): AwsJson<ConverseRequest>,
+) -> Result<Response, AwsError> {
+    let started = Instant::now();
+    let model = app.models.text(&model_id)?.clone();
+    let message_start = eventstream::event("messageStart", &json!({ "role": "assistant" }));
+    let mut blocks = BlockFrames::new(started);
+    if request.guardrail_config.is_some() {
+        let (frames, body) = eventstream_response();
+        frames.send(message_start).ok();
+        guarded::stream(app, &model, request, frames, blocks).await?;
+        return Ok(body);
+    }
+    let prepared = request.prepare(&model)?;
+    let events = converse::start(&model, prepared)?;
+    let (frames, body) = eventstream_response();
+    frames.send(message_start).ok();
+    tokio::spawn(forward_events(events, frames, move |event| match event {
+        GenerationEvent::Text(text) => blocks.text(&text),
+        GenerationEvent::ToolUseStart { name } => {
+            blocks.tool_start(&tools::new_tool_use_id(), &name)
+        }
+        GenerationEvent::ToolUseDelta(input) => blocks.tool_delta(&input),
+        GenerationEvent::ToolUseEnd { .. } => blocks.close(),
+        GenerationEvent::Done {
+            stop_reason,
+            input_tokens,
+            output_tokens,
+        } => blocks.done(stop_reason, input_tokens, output_tokens, None),
+        GenerationEvent::Failed(message) => {
+            vec![eventstream::exception(
+                "modelStreamErrorException",
+                &message,
+            )]
+        }
+    }));
+    Ok(body)
+}
