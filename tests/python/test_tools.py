@@ -247,3 +247,31 @@ def test_openai_bad_tools_are_bad_requests(openai_client):
             tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"n": {"type": "int"}}}}}],
         )
     assert info.value.body["param"] == "tools[0].function.parameters.properties.n.type"
+
+
+def test_auto_calls_after_earlier_calls_in_the_conversation(runtime):
+    """The model follows the calls of earlier turns: `auto` turns its `<tool_` tag into a
+    constrained call, streamed as a tool-use block."""
+
+    def turn(city, weather, answer, n):
+        tool_use_id = f"tooluse_{n}"
+        return [
+            {"role": "user", "content": [{"text": f"What is the weather in {city}?"}]},
+            {"role": "assistant", "content": [{"toolUse": {"toolUseId": tool_use_id, "name": "get_weather", "input": {"city": city, "unit": "celsius"}}}]},
+            {"role": "user", "content": [{"toolResult": {"toolUseId": tool_use_id, "content": [{"text": weather}]}}]},
+            {"role": "assistant", "content": [{"text": answer}]},
+        ]
+
+    messages = turn("Rome", "sunny, 25C", "It is sunny and 25C in Rome.", 1)
+    messages += turn("Berlin", "rain, 12C", "It is raining and 12C in Berlin.", 2)
+    messages += user("What is the weather in Paris?")
+    r = runtime.converse(modelId=TEXT, messages=messages, toolConfig=tool_config(), inferenceConfig=GREEDY)
+    assert r["stopReason"] == "tool_use"
+    call = the_call(r)
+    assert call["name"] == "get_weather" and call["input"]["city"] == "Paris"
+    jsonschema.validate(call["input"], WEATHER)
+    events = list(runtime.converse_stream(modelId=TEXT, messages=messages, toolConfig=tool_config(), inferenceConfig=GREEDY)["stream"])
+    starts = [e["contentBlockStart"] for e in events if "contentBlockStart" in e]
+    assert [s["start"]["toolUse"]["name"] for s in starts] == ["get_weather"]
+    streamed = "".join(e["contentBlockDelta"]["delta"]["toolUse"]["input"] for e in events if "contentBlockDelta" in e)
+    assert json.loads(streamed) == call["input"]

@@ -422,7 +422,7 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Free text under `toolChoice: auto`: `<tool_call>` switches to writing a call.
+    /// Free text under `toolChoice: auto`: a `<tool_` tag switches to writing a call.
     fn watch_for_call(&self, seq: &mut Sequence) -> Result<Option<StopReason>, String> {
         let Phase::Text { tools: Some(set) } = &seq.phase else {
             return Ok(None);
@@ -430,14 +430,17 @@ impl Scheduler {
         let set = set.clone();
         let from = floor_char(
             &seq.text,
-            seq.emitted.saturating_sub(tools::CALL_OPEN.len()),
+            seq.emitted.saturating_sub(tools::CALL_TAG_START.len()),
         );
-        let Some(at) = seq.text[from..].find(tools::CALL_OPEN).map(|i| from + i) else {
+        let Some(at) = seq.text[from..]
+            .find(tools::CALL_TAG_START)
+            .map(|i| from + i)
+        else {
             return Ok(seq.release_text().then_some(StopReason::StopSequence));
         };
         seq.send_until(at);
-        let start = at + tools::CALL_OPEN.len();
-        let mut matcher = JsonMatcher::new(set.call_heads.clone());
+        let start = at + tools::CALL_TAG_START.len();
+        let mut matcher = JsonMatcher::new(set.tagged_heads.clone());
         // What the model wrote after the marker in the same token belongs to the call.
         if !matcher.advance(&seq.text.as_bytes()[start..]) {
             return Ok(Some(StopReason::MalformedToolUse));
@@ -529,7 +532,7 @@ impl Sequence {
         let stops = &self.job.params.stop_sequences;
         // Under `toolChoice: auto`, a call marker in the making is held back like a stop.
         let marker =
-            matches!(self.phase, Phase::Text { tools: Some(_) }).then_some(tools::CALL_OPEN);
+            matches!(self.phase, Phase::Text { tools: Some(_) }).then_some(tools::CALL_TAG_START);
         let longest = stops.iter().map(String::len).max().unwrap_or(0);
         let search_from = floor_char(&self.text, self.emitted.saturating_sub(longest));
         let found = stops

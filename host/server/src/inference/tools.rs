@@ -3,7 +3,8 @@
 //! convention most open chat models were tuned on), and the engine constrains every call to
 //! the tool's input schema, so a call that reaches the client is valid JSON for that schema.
 //!
-//! - `toolChoice: auto` — the model writes text; `<tool_call>` switches it to a constrained call.
+//! - `toolChoice: auto` — the model writes text; a `<tool_` tag switches it to a constrained
+//!   call (see [`CALL_TAG_START`]).
 //! - `toolChoice: any` — the answer starts inside `<tool_call>`: a call of some tool, no text.
 //! - `toolChoice: tool` — the answer starts with `{"name": "<tool>", "arguments": ` and only the
 //!   arguments are generated.
@@ -21,6 +22,11 @@ use crate::error::AwsError;
 
 /// Opens a call in the model's output.
 pub const CALL_OPEN: &str = "<tool_call>";
+/// Under `toolChoice: auto`, a `<tool_` tag in the answer starts a call. Small models often
+/// echo the `<tool_response>` tag they saw in earlier turns where they mean to call a tool;
+/// the assistant never legitimately writes a tool response, so the tag is steered into
+/// `<tool_call>` and the call is constrained from there.
+pub const CALL_TAG_START: &str = "<tool_";
 const CALL_CLOSE: &str = "</tool_call>";
 /// Written by the engine between a call's name and its arguments.
 pub const ARGUMENTS_SEPARATOR: &str = ", \"arguments\": ";
@@ -40,6 +46,8 @@ pub struct ToolSet {
     pub tools: Vec<Tool>,
     /// `{"name": "<tool>"` for every tool: what a call starts with.
     pub call_heads: Arc<Grammar>,
+    /// `call>` + newline + a call head: the rest of a call after [`CALL_TAG_START`].
+    pub tagged_heads: Arc<Grammar>,
 }
 
 /// What the request asks of the model's output.
@@ -90,9 +98,17 @@ impl ToolSet {
     pub fn new(tools: Vec<Tool>) -> Self {
         let call_heads = Grammar::one_of_texts(tools.iter().map(|t| call_head(&t.name)))
             .expect("tool names are validated non-empty and few");
+        let rest_of_tag = &CALL_OPEN[CALL_TAG_START.len()..];
+        let tagged_heads = Grammar::one_of_texts(
+            tools
+                .iter()
+                .map(|t| format!("{rest_of_tag}\n{}", call_head(&t.name))),
+        )
+        .expect("tool names are validated non-empty and few");
         Self {
             tools,
             call_heads: Arc::new(call_heads),
+            tagged_heads: Arc::new(tagged_heads),
         }
     }
 
@@ -100,9 +116,10 @@ impl ToolSet {
         self.tools.iter().position(|t| t.name == name)
     }
 
-    /// The tool whose call head is `head` (leading whitespace ignored).
+    /// The tool whose call head is `head` (after the rest of a tag, and whitespace).
     pub fn by_head(&self, head: &str) -> Option<usize> {
-        let head = head.trim_start();
+        let rest_of_tag = &CALL_OPEN[CALL_TAG_START.len()..];
+        let head = head.strip_prefix(rest_of_tag).unwrap_or(head).trim_start();
         self.tools.iter().position(|t| call_head(&t.name) == head)
     }
 
@@ -418,5 +435,6 @@ mod tests {
         );
         assert!(set.parse_bare_call("It is sunny.").is_none());
         assert_eq!(set.by_head(" {\"name\": \"get_weather\""), Some(0));
+        assert_eq!(set.by_head("call>\n{\"name\": \"get_weather\""), Some(0));
     }
 }
