@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use crate::eventstream;
 use crate::inference::converse::usage;
-use crate::inference::engine::StopReason;
+use crate::inference::engine::{GenerationEvent, StopReason};
+use crate::inference::tools;
 
 /// Turns a generation into ConverseStream frames, block by block: text deltas go to a text
 /// block (Bedrock sends no `contentBlockStart` for text), a tool call gets its own block with
@@ -53,6 +54,18 @@ impl BlockFrames {
             }),
         ));
         frames
+    }
+
+    /// The frames of a tool-call event (start, argument fragment, end).
+    pub fn tool_event(&mut self, event: &GenerationEvent) -> Vec<bytes::Bytes> {
+        match event {
+            GenerationEvent::ToolUseStart { name } => {
+                self.tool_start(&tools::new_tool_use_id(), name)
+            }
+            GenerationEvent::ToolUseDelta(input) => self.tool_delta(input),
+            GenerationEvent::ToolUseEnd { .. } => self.close(),
+            _ => Vec::new(),
+        }
     }
 
     /// Some text has been sent.

@@ -29,7 +29,6 @@ use crate::inference::converse::{
     StreamProcessingMode,
 };
 use crate::inference::engine::{GenerationEvent, StopReason};
-use crate::inference::tools;
 use crate::state::AppState;
 
 /// A chunk is checked at the first sentence or line end after this many bytes…
@@ -293,15 +292,16 @@ impl ChunkGuard {
                     }
                     out
                 }
-                GenerationEvent::ToolUseStart { name } => {
+                event @ GenerationEvent::ToolUseStart { .. } => {
                     let mut out = self.flush(&mut blocks).await;
                     if !self.intervened {
-                        out.extend(blocks.tool_start(&tools::new_tool_use_id(), &name));
+                        out.extend(blocks.tool_event(&event));
                     }
                     out
                 }
-                GenerationEvent::ToolUseDelta(input) => blocks.tool_delta(&input),
-                GenerationEvent::ToolUseEnd { .. } => blocks.close(),
+                event @ (GenerationEvent::ToolUseDelta(_) | GenerationEvent::ToolUseEnd { .. }) => {
+                    blocks.tool_event(&event)
+                }
                 GenerationEvent::Done {
                     stop_reason,
                     input_tokens,

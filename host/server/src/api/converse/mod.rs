@@ -19,7 +19,6 @@ use crate::eventstream;
 use crate::extract::AwsJson;
 use crate::inference::converse::{self, ConverseRequest};
 use crate::inference::engine::GenerationEvent;
-use crate::inference::tools;
 use crate::state::AppState;
 use frames::BlockFrames;
 
@@ -61,11 +60,9 @@ pub async fn converse_stream(
     frames.send(message_start).ok();
     tokio::spawn(forward_events(events, frames, move |event| match event {
         GenerationEvent::Text(text) => blocks.text(&text),
-        GenerationEvent::ToolUseStart { name } => {
-            blocks.tool_start(&tools::new_tool_use_id(), &name)
-        }
-        GenerationEvent::ToolUseDelta(input) => blocks.tool_delta(&input),
-        GenerationEvent::ToolUseEnd { .. } => blocks.close(),
+        event @ (GenerationEvent::ToolUseStart { .. }
+        | GenerationEvent::ToolUseDelta(_)
+        | GenerationEvent::ToolUseEnd { .. }) => blocks.tool_event(&event),
         GenerationEvent::Done {
             stop_reason,
             input_tokens,
