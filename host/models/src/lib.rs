@@ -39,6 +39,7 @@
 pub mod bert;
 pub mod chat_template;
 pub mod error;
+pub mod gemm;
 pub mod gguf;
 pub mod llama;
 pub mod model_dir;
