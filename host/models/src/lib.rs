@@ -46,6 +46,7 @@ pub mod model_dir;
 pub mod quant;
 pub mod sampler;
 pub mod tokenizer;
+pub mod vmath;
 
 pub use bert::BertEmbedder;
 pub use chat_template::{ChatMessage, ChatTemplate};
