@@ -29,7 +29,7 @@ enum Engine {
     /// Mantle's own CPU kernels: packed GEMMs over unpadded tokens (the default).
     Native(Encoder),
     /// A burn graph on padded batches, on any burn device (GPUs with the `wgpu` feature).
-    Burn(BurnEncoder),
+    Burn(Box<BurnEncoder>),
 }
 
 impl BertEmbedder {
@@ -78,7 +78,7 @@ impl BertEmbedder {
         let ws = Weights::new(&mmap)?;
         let engine = match device {
             None => Engine::Native(Encoder::load(&ws, &config)?),
-            Some(device) => Engine::Burn(BurnEncoder::load(&ws, &config, device)?),
+            Some(device) => Engine::Burn(Box::new(BurnEncoder::load(&ws, &config, device)?)),
         };
         Ok(Self {
             config,

@@ -36,6 +36,8 @@ pub struct PackedB {
 pub struct PackedRef<'a> {
     k: usize,
     n: usize,
+    /// Floats from one strip to the next: `k * NR`, or more in a view of the first rows.
+    stride: usize,
     data: &'a [f32],
 }
 
@@ -57,10 +59,15 @@ pub(crate) fn pack_rows_into(w: &[f32], ldw: usize, n: usize, k: usize, out: &mu
         if nj < NR {
             strip.fill(0.0);
         }
-        for j in 0..nj {
-            let row = &w[(j0 + j) * ldw..(j0 + j) * ldw + k];
-            for (p, &v) in row.iter().enumerate() {
-                strip[p * NR + j] = v;
+        // A transpose: walk `k` in slices whose destination lines (64 x 128 B) stay in L1
+        // while all of the strip's rows are written into them.
+        for p0 in (0..k).step_by(64) {
+            let p1 = (p0 + 64).min(k);
+            for j in 0..nj {
+                let row = &w[(j0 + j) * ldw + p0..(j0 + j) * ldw + p1];
+                for (dst, &v) in strip[p0 * NR + j..].iter_mut().step_by(NR).zip(row) {
+                    *dst = v;
+                }
             }
         }
     }
@@ -96,6 +103,7 @@ impl PackedB {
         PackedRef {
             k: self.k,
             n: self.n,
+            stride: self.k * NR,
             data: &self.data,
         }
     }
@@ -113,7 +121,19 @@ impl<'a> PackedRef<'a> {
     /// A `k x n` matrix already packed in `data` (by `pack_rows_into` / `pack_kn_into`).
     pub(crate) fn new(data: &'a [f32], k: usize, n: usize) -> Self {
         assert!(data.len() >= packed_len(k, n));
-        Self { k, n, data }
+        Self {
+            k,
+            n,
+            stride: k * NR,
+            data,
+        }
+    }
+
+    /// The product with only the first `k` rows of B (keys up to a causal limit) and the
+    /// first `n` columns.
+    pub(crate) fn prefix(self, k: usize, n: usize) -> Self {
+        assert!(k <= self.k && n <= self.n);
+        Self { k, n, ..self }
     }
 }
 
@@ -171,7 +191,7 @@ pub(crate) fn gemm_with(
             let kc = KC.min(k - pc);
             let acc = accumulate || pc > 0;
             for s in 0..strips {
-                let bs = &b.data[s * k * NR + pc * NR..s * k * NR + (pc + kc) * NR];
+                let bs = &b.data[s * b.stride + pc * NR..s * b.stride + (pc + kc) * NR];
                 let j0 = s * NR;
                 let nj = NR.min(n - j0);
                 for i0 in (m0..m1).step_by(mr) {
@@ -255,7 +275,7 @@ fn par_gemm_columns(
     accumulate: bool,
     epilogue: impl Fn(usize, &mut [f32]) + Sync,
 ) {
-    let (k, n) = (b.k, b.n);
+    let n = b.n;
     let strips = n.div_ceil(NR);
     let per_task = strips.div_ceil(rayon::current_num_threads() * 2).max(1);
     let parts: Vec<(usize, usize, Vec<f32>)> = (0..strips)
@@ -266,9 +286,9 @@ fn par_gemm_columns(
             let j0 = s0 * NR;
             let nj = (per_task * NR).min(n - j0);
             let sub = PackedRef {
-                k,
                 n: nj,
-                data: &b.data[s0 * k * NR..],
+                data: &b.data[s0 * b.stride..],
+                ..b
             };
             let mut part = vec![0.0f32; m * nj];
             if accumulate {
@@ -351,6 +371,22 @@ mod tests {
                 close(&twice, &want2, k);
             }
         }
+    }
+
+    #[test]
+    fn prefix_view_multiplies_by_the_leading_block() {
+        let (m, n, k) = (7, 70, 300);
+        let a = values(m * k, 6);
+        let w = values(n * k, 7);
+        let b = PackedB::from_rows(&w, n, k);
+        let (k2, n2) = (261, 33);
+        let w2: Vec<f32> = (0..n2)
+            .flat_map(|j| w[j * k..j * k + k2].to_vec())
+            .collect();
+        let want = naive(&a, k, m, &w2, n2, k2);
+        let mut c = vec![0.0; m * n2];
+        gemm(&a, k, m, b.as_ref().prefix(k2, n2), &mut c, n2, false);
+        close(&c, &want, k2);
     }
 
     #[test]

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::attention::{BLOCKED_FROM, causal_blocked};
 use super::ops::{add_assign, inv_freqs, rms_norm, rope, rope_angles, silu_mul, softmax};
 use super::{KvCache, LlamaConfig};
 use crate::chat_template::ChatTemplate;
@@ -261,9 +262,26 @@ impl LlamaModel {
         let group = c.n_heads / c.n_kv_heads;
         let scale = 1.0 / (hd as f32).sqrt();
         let mut out = vec![0.0f32; rows.len() * dim];
+        // Long chunks (prefill) go blocked; the rest (decode steps) row by row below.
+        let blocked: Vec<bool> = seqs
+            .iter()
+            .map(|s| s.tokens.len() >= BLOCKED_FROM)
+            .collect();
+        let mut start = 0;
+        for (s, &b) in seqs.iter().zip(&blocked) {
+            let span = start * dim..(start + s.tokens.len()) * dim;
+            if b {
+                let (k, v) = (&s.cache.k[li], &s.cache.v[li]);
+                causal_blocked(c, &q[span.clone()], k, v, s.cache.len(), &mut out[span]);
+            }
+            start += s.tokens.len();
+        }
         out.par_chunks_mut(hd).enumerate().for_each(|(i, o)| {
             let (r, head) = (i / c.n_heads, i % c.n_heads);
             let (si, pos) = rows[r];
+            if blocked[si] {
+                return;
+            }
             let kvh = head / group;
             let keys = &seqs[si].cache.k[li];
             let values = &seqs[si].cache.v[li];
