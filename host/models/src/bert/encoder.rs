@@ -10,8 +10,8 @@ use rayon::prelude::*;
 use super::config::BertConfig;
 use super::weights::Weights;
 use crate::error::{ModelError, Result};
-use crate::gemm::{self, PackedB, PackedRef, pack_kn_into, pack_rows_into, packed_len};
-use crate::vmath::{gelu_in_place, layer_norm_rows, softmax_scaled};
+use crate::gemm::{self, Fused, PackedB, PackedRef, pack_kn_into, pack_rows_into, packed_len};
+use crate::vmath::{layer_norm_rows, softmax_scaled};
 
 #[derive(Debug)]
 struct Dense {
@@ -34,30 +34,42 @@ impl Dense {
         })
     }
 
-    /// `out = x · W + b`, then `finish` on each block of finished rows.
-    fn forward(&self, x: &[f32], out: &mut [f32], finish: impl Fn(&mut [f32]) + Sync) {
+    /// `out = act(x · W + b)`, GELU when `gelu`.
+    fn forward(&self, x: &[f32], out: &mut [f32], gelu: bool) {
         let k = self.w.k();
-        gemm::par_gemm(x, k, x.len() / k, self.w.as_ref(), out, false, |_, rows| {
-            add_bias(rows, &self.b);
-            finish(rows);
-        });
+        let fused = Fused {
+            bias: Some(&self.b),
+            gelu,
+        };
+        gemm::par_gemm(
+            x,
+            k,
+            x.len() / k,
+            self.w.as_ref(),
+            out,
+            false,
+            fused,
+            |_, _| {},
+        );
     }
 
     /// `x = norm(x + h · W + b)`: the residual is accumulated into `x` in place.
     fn forward_residual_norm(&self, h: &[f32], x: &mut [f32], norm: &Norm) {
         let k = self.w.k();
-        gemm::par_gemm(h, k, h.len() / k, self.w.as_ref(), x, true, |_, rows| {
-            add_bias(rows, &self.b);
-            norm.apply(rows);
-        });
-    }
-}
-
-fn add_bias(rows: &mut [f32], b: &[f32]) {
-    for row in rows.chunks_exact_mut(b.len()) {
-        for (v, bv) in row.iter_mut().zip(b) {
-            *v += bv;
-        }
+        let fused = Fused {
+            bias: Some(&self.b),
+            gelu: false,
+        };
+        gemm::par_gemm(
+            h,
+            k,
+            h.len() / k,
+            self.w.as_ref(),
+            x,
+            true,
+            fused,
+            |_, rows| norm.apply(rows),
+        );
     }
 }
 
@@ -186,12 +198,12 @@ impl Encoder {
         let mut ctx = vec![0.0f32; total * h];
         let mut inter = vec![0.0f32; total * f];
         for layer in &self.layers {
-            layer.qkv.forward(&x, &mut qkv, |_| {});
+            layer.qkv.forward(&x, &mut qkv, false);
             self.attention(&qkv, &spans, &mut ctx);
             layer
                 .attn_out
                 .forward_residual_norm(&ctx, &mut x, &layer.attn_norm);
-            layer.inter.forward(&x, &mut inter, gelu_in_place);
+            layer.inter.forward(&x, &mut inter, true);
             layer
                 .out
                 .forward_residual_norm(&inter, &mut x, &layer.out_norm);

@@ -137,6 +137,28 @@ impl<'a> PackedRef<'a> {
     }
 }
 
+/// What a product does to each tile of C after its last pass, while the tile is in L1:
+/// `C = gelu(C + bias)`, either step optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fused<'a> {
+    /// One per column of C.
+    pub bias: Option<&'a [f32]>,
+    pub gelu: bool,
+}
+
+impl Fused<'_> {
+    fn is_identity(&self) -> bool {
+        self.bias.is_none() && !self.gelu
+    }
+
+    /// Applies to `rows` rows of columns `j0..j0 + cols` of a tile at stride `ld`.
+    fn apply(&self, tile: &mut [f32], ld: usize, rows: usize, j0: usize, cols: usize) {
+        let bias = self.bias.map_or(&[][..], |b| &b[j0..j0 + cols]);
+        let cols_slice = &mut tile[..(rows - 1) * ld + cols];
+        crate::vmath::bias_gelu(cols_slice, ld, rows, bias, self.gelu);
+    }
+}
+
 /// `C (+)= A · B` on the calling thread: `A` is `m` rows of `b.k` at stride `lda`, `C` is `m`
 /// rows of `b.n` at stride `ldc`. Overwrites C unless `accumulate`.
 pub fn gemm(
@@ -148,7 +170,8 @@ pub fn gemm(
     ldc: usize,
     accumulate: bool,
 ) {
-    gemm_with(Isa::detect(), a, lda, m, b, c, ldc, accumulate);
+    let plain = Fused::default();
+    gemm_with(Isa::detect(), a, lda, m, b, c, ldc, accumulate, plain);
 }
 
 #[allow(clippy::too_many_arguments)] // BLAS-shaped on purpose: strides are the point.
@@ -161,10 +184,14 @@ pub(crate) fn gemm_with(
     c: &mut [f32],
     ldc: usize,
     accumulate: bool,
+    fused: Fused<'_>,
 ) {
     let (k, n) = (b.k, b.n);
     if m == 0 || n == 0 {
         return;
+    }
+    if let Some(bias) = fused.bias {
+        assert_eq!(bias.len(), n, "one bias per column");
     }
     assert!(
         lda >= k && a.len() >= (m - 1) * lda + k,
@@ -180,6 +207,9 @@ pub(crate) fn gemm_with(
                 c[row * ldc..row * ldc + n].fill(0.0);
             }
         }
+        if !fused.is_identity() {
+            fused.apply(c, ldc, m, 0, n);
+        }
         return;
     }
     let mr = isa.mr();
@@ -190,6 +220,7 @@ pub(crate) fn gemm_with(
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
             let acc = accumulate || pc > 0;
+            let finish = pc + kc == k && !fused.is_identity();
             for s in 0..strips {
                 let bs = &b.data[s * b.stride + pc * NR..s * b.stride + (pc + kc) * NR];
                 let j0 = s * NR;
@@ -204,6 +235,9 @@ pub(crate) fn gemm_with(
                     let start = i0 * ldc + j0;
                     if mi == mr && nj == NR && start + (mr - 1) * ldc + NR <= c.len() {
                         isa.tile(kc, &rows[..mr], bs, &mut c[start..], ldc, acc);
+                        if finish {
+                            fused.apply(&mut c[start..], ldc, mr, j0, NR);
+                        }
                         continue;
                     }
                     if acc {
@@ -213,6 +247,9 @@ pub(crate) fn gemm_with(
                         }
                     }
                     isa.tile(kc, &rows[..mr], bs, &mut edge, NR, acc);
+                    if finish {
+                        fused.apply(&mut edge, NR, mi, j0, nj);
+                    }
                     for i in 0..mi {
                         c[start + i * ldc..start + i * ldc + nj]
                             .copy_from_slice(&edge[i * NR..i * NR + nj]);
@@ -223,8 +260,10 @@ pub(crate) fn gemm_with(
     }
 }
 
-/// `gemm` over rayon's threads, C compact (`ldc == b.n`). `epilogue(first_row, rows)` runs on
-/// each finished block of C rows (bias, activation) while they are still in cache.
+/// `gemm` over rayon's threads, C compact (`ldc == b.n`), with `fused` applied per tile.
+/// `epilogue(first_row, rows)` then runs on each finished block of whole C rows (residual
+/// norms) while they are still in cache.
+#[allow(clippy::too_many_arguments)]
 pub fn par_gemm(
     a: &[f32],
     lda: usize,
@@ -232,6 +271,7 @@ pub fn par_gemm(
     b: PackedRef<'_>,
     c: &mut [f32],
     accumulate: bool,
+    fused: Fused<'_>,
     epilogue: impl Fn(usize, &mut [f32]) + Sync,
 ) {
     let n = b.n;
@@ -247,9 +287,9 @@ pub fn par_gemm(
     let rows_per_task = m.div_ceil(threads * 2).div_ceil(unit) * unit;
     if threads == 1 || m <= rows_per_task {
         if threads > 1 && n >= 2 * NR {
-            return par_gemm_columns(isa, a, lda, m, b, c, accumulate, epilogue);
+            return par_gemm_columns(isa, a, lda, m, b, c, accumulate, fused, epilogue);
         }
-        gemm_with(isa, a, lda, m, b, c, n, accumulate);
+        gemm_with(isa, a, lda, m, b, c, n, accumulate, fused);
         epilogue(0, c);
         return;
     }
@@ -258,7 +298,17 @@ pub fn par_gemm(
         .for_each(|(t, chunk)| {
             let r0 = t * rows_per_task;
             let rows = chunk.len() / n;
-            gemm_with(isa, &a[r0 * lda..], lda, rows, b, chunk, n, accumulate);
+            gemm_with(
+                isa,
+                &a[r0 * lda..],
+                lda,
+                rows,
+                b,
+                chunk,
+                n,
+                accumulate,
+                fused,
+            );
             epilogue(r0, chunk);
         });
 }
@@ -273,6 +323,7 @@ fn par_gemm_columns(
     b: PackedRef<'_>,
     c: &mut [f32],
     accumulate: bool,
+    fused: Fused<'_>,
     epilogue: impl Fn(usize, &mut [f32]) + Sync,
 ) {
     let n = b.n;
@@ -296,7 +347,11 @@ fn par_gemm_columns(
                     dst.copy_from_slice(&src[j0..j0 + nj]);
                 }
             }
-            gemm_with(isa, a, lda, m, sub, &mut part, nj, accumulate);
+            let fused = Fused {
+                bias: fused.bias.map(|bias| &bias[j0..j0 + nj]),
+                ..fused
+            };
+            gemm_with(isa, a, lda, m, sub, &mut part, nj, accumulate, fused);
             (j0, nj, part)
         })
         .collect();
@@ -357,13 +412,33 @@ mod tests {
                 let want = naive(&a, lda, m, &w, n, k);
                 let ldc = n + 5;
                 let mut c = vec![f32::NAN; (m - 1) * ldc + n];
-                gemm_with(isa, &a, lda, m, b.as_ref(), &mut c, ldc, false);
+                gemm_with(
+                    isa,
+                    &a,
+                    lda,
+                    m,
+                    b.as_ref(),
+                    &mut c,
+                    ldc,
+                    false,
+                    Fused::default(),
+                );
                 let got: Vec<f32> = (0..m)
                     .flat_map(|i| c[i * ldc..i * ldc + n].to_vec())
                     .collect();
                 close(&got, &want, k);
                 // Accumulating adds onto what C holds.
-                gemm_with(isa, &a, lda, m, b.as_ref(), &mut c, ldc, true);
+                gemm_with(
+                    isa,
+                    &a,
+                    lda,
+                    m,
+                    b.as_ref(),
+                    &mut c,
+                    ldc,
+                    true,
+                    Fused::default(),
+                );
                 let twice: Vec<f32> = (0..m)
                     .flat_map(|i| c[i * ldc..i * ldc + n].to_vec())
                     .collect();
@@ -415,9 +490,14 @@ mod tests {
             let w = values(n * k, 5);
             let b = PackedB::from_rows(&w, n, k);
             let want = naive(&a, k, m, &w, n, k);
+            let bias = values(n, 8);
+            let fused = Fused {
+                bias: Some(&bias),
+                gelu: true,
+            };
             let mut c = vec![0.5; m * n];
             pool.install(|| {
-                par_gemm(&a, k, m, b.as_ref(), &mut c, true, |r0, rows| {
+                par_gemm(&a, k, m, b.as_ref(), &mut c, true, fused, |r0, rows| {
                     for (i, row) in rows.chunks_exact_mut(n).enumerate() {
                         row[0] += (r0 + i) as f32;
                     }
@@ -426,7 +506,7 @@ mod tests {
             for i in 0..m {
                 for j in 0..n {
                     let extra = if j == 0 { i as f32 } else { 0.0 };
-                    let e = want[i * n + j] + 0.5 + extra;
+                    let e = crate::vmath::gelu(want[i * n + j] + 0.5 + bias[j]) + extra;
                     assert!((c[i * n + j] - e).abs() < 1e-4, "{m}x{n}x{k} at {i},{j}");
                 }
             }
