@@ -1,5 +1,7 @@
 //! Matrix products of encoded weights with f32 activations, split over rayon's threads.
 
+use std::cell::RefCell;
+
 use rayon::prelude::*;
 
 use super::QuantTensor;
@@ -76,6 +78,34 @@ impl Tile<'_> {
     }
 }
 
+/// `matmul_many` into caller-owned outputs (`outs[i]` is `n` rows of `ws[i].n_rows()`), so a
+/// forward pass can reuse its buffers across layers instead of paging in fresh ones.
+pub fn matmul_many_into(ws: &[&QuantTensor], x: &[f32], n: usize, outs: &mut [&mut [f32]]) {
+    assert_eq!(ws.len(), outs.len(), "one output per weight");
+    for (w, out) in ws.iter().zip(outs.iter()) {
+        assert_eq!(
+            out.len(),
+            n * w.n_rows(),
+            "output is not {n} rows of {}",
+            w.n_rows()
+        );
+    }
+    if n >= GEMM_FROM {
+        let k = ws[0].row_len();
+        assert!(
+            ws.iter().all(|w| w.row_len() == k),
+            "weights disagree on input length"
+        );
+        assert_eq!(x.len(), n * k, "input is not {n} rows of {k}");
+        matmul_panels(ws, x, n, outs);
+        return;
+    }
+    // Decode-sized: the row kernels' own buffers are small.
+    for (out, y) in outs.iter_mut().zip(matmul_many(ws, x, n)) {
+        out.copy_from_slice(&y);
+    }
+}
+
 /// `x` holds `n` activation rows of `w.row_len()` elements; returns `n` rows of `w.n_rows()`.
 pub fn matmul(w: &QuantTensor, x: &[f32], n: usize) -> Vec<f32> {
     matmul_many(&[w], x, n)
@@ -93,7 +123,10 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
     );
     assert_eq!(x.len(), n * k, "input is not {n} rows of {k}");
     if n >= GEMM_FROM {
-        return matmul_panels(ws, x, n);
+        let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![0.0; n * w.n_rows()]).collect();
+        let mut views: Vec<&mut [f32]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+        matmul_panels(ws, x, n, &mut views);
+        return outs;
     }
     let needs_sums = ws.iter().any(|w| needs_block_sums(w.ty()));
     const { assert!(DECODE_ONCE_FROM >= MULTI) };
@@ -174,8 +207,9 @@ pub fn matmul_many(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
 }
 
 /// `matmul_many` for many rows: each task decodes `PANEL` weight rows to f32 once, packs them
-/// for the GEMM and multiplies every activation row by them.
-fn matmul_panels(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
+/// for the GEMM, multiplies every activation row by them and writes its columns of the
+/// token-major outputs.
+fn matmul_panels(ws: &[&QuantTensor], x: &[f32], n: usize, outs: &mut [&mut [f32]]) {
     let k = ws[0].row_len();
     let jobs: Vec<(usize, usize, usize)> = ws
         .iter()
@@ -187,47 +221,47 @@ fn matmul_panels(ws: &[&QuantTensor], x: &[f32], n: usize) -> Vec<Vec<f32>> {
                 .map(move |r0| (wi, r0, (r0 + PANEL).min(rows)))
         })
         .collect();
-    let parts: Vec<Vec<f32>> = jobs
-        .par_iter()
-        .map_init(
-            || (Vec::new(), Vec::new()),
-            |(decoded, packed), &(wi, r0, r1)| {
-                let w = ws[wi];
-                let rows = r1 - r0;
-                decoded.resize(rows * k, 0.0);
-                dequantize(
-                    w.ty(),
-                    &w.data()[r0 * w.row_bytes()..r1 * w.row_bytes()],
-                    decoded,
-                );
-                packed.resize(packed_len(k, rows), 0.0);
-                pack_rows_into(decoded, k, rows, k, packed);
-                let mut part = vec![0.0f32; n * rows];
-                gemm(
-                    x,
-                    k,
-                    n,
-                    PackedRef::new(packed, k, rows),
-                    &mut part,
-                    rows,
-                    false,
-                );
-                part
-            },
-        )
-        .collect();
-    // Token-major outputs, appended in order (panels of a weight come in row order).
-    let mut outs: Vec<Vec<f32>> = ws
-        .iter()
-        .map(|w| Vec::with_capacity(n * w.n_rows()))
-        .collect();
-    for t in 0..n {
-        for (&(wi, r0, r1), part) in jobs.iter().zip(&parts) {
-            let width = r1 - r0;
-            outs[wi].extend_from_slice(&part[t * width..(t + 1) * width]);
+    // Each job's slice of every token row, split off in job order: disjoint, so the jobs can
+    // write their columns in parallel.
+    let mut pieces: Vec<Vec<&mut [f32]>> = jobs.iter().map(|_| Vec::with_capacity(n)).collect();
+    let mut first_job = 0;
+    for (w, out) in ws.iter().zip(outs.iter_mut()) {
+        let rows = w.n_rows();
+        let panels = rows.div_ceil(PANEL);
+        for row in out.chunks_exact_mut(rows) {
+            let mut rest = row;
+            for piece in &mut pieces[first_job..first_job + panels] {
+                let (head, tail) = rest.split_at_mut(rest.len().min(PANEL));
+                piece.push(head);
+                rest = tail;
+            }
         }
+        first_job += panels;
     }
-    outs
+    thread_local! {
+        /// Decoded rows, packed panel and product of the job running on this thread; reused
+        /// so prefill does not page in fresh buffers for every panel.
+        static SCRATCH: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+    }
+    jobs.par_iter()
+        .zip(pieces.into_par_iter())
+        .for_each(|(&(wi, r0, r1), mut dst)| {
+            SCRATCH.with_borrow_mut(|[decoded, packed, part]| {
+                let w = ws[wi];
+                let width = r1 - r0;
+                decoded.resize(width * k, 0.0);
+                let bytes = &w.data()[r0 * w.row_bytes()..r1 * w.row_bytes()];
+                dequantize(w.ty(), bytes, decoded);
+                packed.resize(packed_len(k, width), 0.0);
+                pack_rows_into(decoded, k, width, k, packed);
+                part.resize(n * width, 0.0);
+                let panel = PackedRef::new(packed, k, width);
+                gemm(x, k, n, panel, part, width, false);
+                for (d, src) in dst.iter_mut().zip(part.chunks_exact(width)) {
+                    d.copy_from_slice(src);
+                }
+            });
+        });
 }
 
 #[cfg(test)]

@@ -74,6 +74,19 @@ fn bias_gelu_body(xs: &mut [f32], ld: usize, rows: usize, bias: &[f32], with_gel
     }
 }
 
+/// SwiGLU's `silu(gate) * up`, elementwise, into `gate`.
+pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    assert_eq!(gate.len(), up.len());
+    wide::silu_mul(gate, up);
+}
+
+#[inline(always)]
+fn silu_mul_body(gate: &mut [f32], up: &[f32]) {
+    for (g, &u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + exp(-*g)) * u;
+    }
+}
+
 /// `x[i] = e^(scale * (x[i] - max))`, normalised to sum 1.
 pub fn softmax_scaled(xs: &mut [f32], scale: f32) {
     wide::softmax_scaled(xs, scale);
@@ -196,6 +209,21 @@ mod tests {
         for (i, g) in got.iter().enumerate() {
             let want = (xs[i] - mean) / var.sqrt() * gamma[i] + beta[i];
             assert!((g - want).abs() < 1e-5, "{g} vs {want}");
+        }
+    }
+
+    #[test]
+    fn silu_mul_matches_std() {
+        let g: Vec<f32> = (0..99).map(|i| (i as f32 - 50.0) * 0.9).collect();
+        let u: Vec<f32> = (0..99).map(|i| 1.0 + i as f32 * 0.01).collect();
+        let mut got = g.clone();
+        silu_mul(&mut got, &u);
+        for ((got, g), u) in got.iter().zip(&g).zip(&u) {
+            let want = g / (1.0 + (-g).exp()) * u;
+            assert!(
+                (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{got} vs {want}"
+            );
         }
     }
 

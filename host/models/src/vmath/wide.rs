@@ -17,8 +17,8 @@ pub(super) fn bias_gelu(xs: &mut [f32], ld: usize, rows: usize, bias: &[f32], ge
         // safe Rust (bounds-checked slices), only their instruction selection differs.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => unsafe { avx512(xs, ld, rows, bias, gelu) },
-        #[cfg(target_arch = "x86_64")]
         // SAFETY: as above, with AVX2 and FMA detected.
+        #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { avx2(xs, ld, rows, bias, gelu) },
         _ => super::bias_gelu_body(xs, ld, rows, bias, gelu),
     }
@@ -82,4 +82,28 @@ unsafe fn layer_norm_avx512(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32
 #[target_feature(enable = "avx2,fma")]
 unsafe fn layer_norm_avx2(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
     super::layer_norm_rows_body(x, gamma, beta, eps);
+}
+
+pub(super) fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    match Isa::detect() {
+        // SAFETY: as for `bias_gelu`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { silu_mul_avx512(gate, up) },
+        // SAFETY: as for `bias_gelu`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { silu_mul_avx2(gate, up) },
+        _ => super::silu_mul_body(gate, up),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn silu_mul_avx512(gate: &mut [f32], up: &[f32]) {
+    super::silu_mul_body(gate, up);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn silu_mul_avx2(gate: &mut [f32], up: &[f32]) {
+    super::silu_mul_body(gate, up);
 }
