@@ -73,6 +73,37 @@ pub(crate) fn pack_rows_into(w: &[f32], ldw: usize, n: usize, k: usize, out: &mu
     }
 }
 
+/// Packs `B = Wᵀ` for `n` rows of `k` produced on demand (quantized weight rows): `row(j, p0,
+/// dst)` fills `dst` with row `j`'s elements `p0..p0 + dst.len()`, at most `chunk` (<= 256) at
+/// a time. Rows are decoded straight into the packed layout, a strip's `chunk x NR` block at a
+/// time in L1, with no f32 copy of the whole panel on the way.
+pub(crate) fn pack_rows_from(
+    n: usize,
+    k: usize,
+    chunk: usize,
+    out: &mut [f32],
+    mut row: impl FnMut(usize, usize, &mut [f32]),
+) {
+    assert!(out.len() >= packed_len(k, n) && (1..=256).contains(&chunk));
+    let mut tmp = [0.0f32; 256];
+    for (s, strip) in out[..packed_len(k, n)].chunks_exact_mut(k * NR).enumerate() {
+        let j0 = s * NR;
+        let nj = NR.min(n - j0);
+        if nj < NR {
+            strip.fill(0.0);
+        }
+        for p0 in (0..k).step_by(chunk) {
+            let len = chunk.min(k - p0);
+            for j in 0..nj {
+                row(j0 + j, p0, &mut tmp[..len]);
+                for (dst, &v) in strip[p0 * NR + j..].iter_mut().step_by(NR).zip(&tmp[..len]) {
+                    *dst = v;
+                }
+            }
+        }
+    }
+}
+
 /// Packs `B` given row-major (`k` rows of `n` at stride `ldb`; the values of one attention
 /// head) into `out` (`packed_len(k, n)`).
 pub(crate) fn pack_kn_into(b: &[f32], ldb: usize, k: usize, n: usize, out: &mut [f32]) {
@@ -462,6 +493,17 @@ mod tests {
         let mut c = vec![0.0; m * n2];
         gemm(&a, k, m, b.as_ref().prefix(k2, n2), &mut c, n2, false);
         close(&c, &want, k2);
+    }
+
+    #[test]
+    fn packing_rows_on_demand_equals_packing_a_matrix() {
+        let (k, n) = (96, 45);
+        let w = values(n * k, 9);
+        let mut packed = vec![1.0; packed_len(k, n)];
+        pack_rows_from(n, k, 64, &mut packed, |j, p0, dst| {
+            dst.copy_from_slice(&w[j * k + p0..j * k + p0 + dst.len()]);
+        });
+        assert_eq!(packed, PackedB::from_rows(&w, n, k).data);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::dequantize;
 use super::dot::{
     MULTI, block_sums, dot_f32, dot_row, dot_row_multi, needs_block_sums, row_kernel,
 };
-use crate::gemm::{PackedRef, gemm, pack_rows_into, packed_len};
+use crate::gemm::{PackedRef, gemm, pack_rows_from, packed_len};
 
 /// From this many activation rows on, decoding a weight row once beats fused block kernels.
 const DECODE_ONCE_FROM: usize = 4;
@@ -240,21 +240,23 @@ fn matmul_panels(ws: &[&QuantTensor], x: &[f32], n: usize, outs: &mut [&mut [f32
         first_job += panels;
     }
     thread_local! {
-        /// Decoded rows, packed panel and product of the job running on this thread; reused
-        /// so prefill does not page in fresh buffers for every panel.
-        static SCRATCH: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+        /// Packed panel and product of the job running on this thread; reused so prefill does
+        /// not page in fresh buffers for every panel.
+        static SCRATCH: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
     }
     jobs.par_iter()
         .zip(pieces.into_par_iter())
         .for_each(|(&(wi, r0, r1), mut dst)| {
-            SCRATCH.with_borrow_mut(|[decoded, packed, part]| {
+            SCRATCH.with_borrow_mut(|[packed, part]| {
                 let w = ws[wi];
-                let width = r1 - r0;
-                decoded.resize(width * k, 0.0);
-                let bytes = &w.data()[r0 * w.row_bytes()..r1 * w.row_bytes()];
-                dequantize(w.ty(), bytes, decoded);
+                let (ty, width) = (w.ty(), r1 - r0);
                 packed.resize(packed_len(k, width), 0.0);
-                pack_rows_into(decoded, k, width, k, packed);
+                // Whole blocks per step: 64 elements, or one K-quant super-block.
+                let chunk = ty.block_size().max(64);
+                pack_rows_from(width, k, chunk, packed, |j, p0, dst| {
+                    let bytes = &w.row(r0 + j)[ty.bytes_for(p0)..ty.bytes_for(p0 + dst.len())];
+                    dequantize(ty, bytes, dst);
+                });
                 part.resize(n * width, 0.0);
                 let panel = PackedRef::new(packed, k, width);
                 gemm(x, k, n, panel, part, width, false);
