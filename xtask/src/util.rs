@@ -48,10 +48,16 @@ pub fn run(command: &mut Command) -> anyhow::Result<()> {
 
 /// Runs cargo in `dir` with the shared target dir.
 pub fn cargo(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+    cargo_with_env(dir, args, &[])
+}
+
+/// `cargo` with extra environment variables for the command.
+pub fn cargo_with_env(dir: &Path, args: &[&str], env: &[(&str, String)]) -> anyhow::Result<()> {
     run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(dir)
             .env("CARGO_TARGET_DIR", target_dir())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .args(args),
     )
 }

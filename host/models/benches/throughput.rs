@@ -6,9 +6,11 @@
 //! - MiniLM sentences/s: batches of 32 sentences of about 20 words.
 //!
 //! Each is printed beside the reference figures measured on this machine kind (2 threads) for
-//! llama.cpp 0.3.36 and sentence-transformers, as a ratio. Those references were not rerun here
-//! (llama-cpp-python takes ~25 minutes to build); run them side by side before quoting a ratio
-//! as settled. Set RAYON_NUM_THREADS=2 to match them.
+//! llama.cpp 0.3.36 and sentence-transformers, as a ratio. The llama.cpp figures were not rerun
+//! here (llama-cpp-python takes ~25 minutes to build). `cargo xtask bench models` also measures
+//! sentence-transformers just before this run when its bench venv exists and passes the figure
+//! in `MANTLE_BENCH_MINILM_BASELINE`, printed as a side-by-side row. Set RAYON_NUM_THREADS=2 to
+//! match them.
 
 use std::time::Instant;
 
@@ -147,4 +149,15 @@ fn main() {
         embed_rate,
         Some(SENTENCE_TRANSFORMERS),
     );
+    match std::env::var("MANTLE_BENCH_MINILM_BASELINE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        Some(measured) => row(
+            "  same, vs sentence-tr. measured just now",
+            embed_rate,
+            Some(measured),
+        ),
+        None => println!("(no side-by-side sentence-transformers figure: run via cargo xtask)"),
+    }
 }

@@ -2,9 +2,11 @@
 //! runs them on the CPU.
 //!
 //! Generation keeps weights in their GGUF block encoding and multiplies directly on the blocks
-//! (decode is memory-bound); activations stay f32 so outputs track the float reference.
-//! [`llama::BurnLlamaModel`] runs the same graph on burn tensors (for the `wgpu` feature), and
-//! [`BertEmbedder`] is a burn encoder.
+//! (decode is memory-bound); long prompts decode weight panels to f32 and run the packed GEMM
+//! in [`gemm`] (prefill is compute-bound). Activations stay f32 so outputs track the float
+//! reference. [`BertEmbedder`] runs its encoder on the same GEMM over unpadded tokens.
+//! [`llama::BurnLlamaModel`] and [`BertEmbedder::load_on`] run the same graphs on burn tensors
+//! (for the `wgpu` feature).
 //!
 //! ```no_run
 //! use mantle_models::{ChatMessage, LlamaModel, Sampler, SamplingParams, TextStream, model_dir};
@@ -40,12 +42,14 @@ pub mod bert;
 pub mod chat_template;
 pub mod constrain;
 pub mod error;
+pub mod gemm;
 pub mod gguf;
 pub mod llama;
 pub mod model_dir;
 pub mod quant;
 pub mod sampler;
 pub mod tokenizer;
+pub mod vmath;
 
 pub use bert::BertEmbedder;
 pub use chat_template::{ChatMessage, ChatTemplate};

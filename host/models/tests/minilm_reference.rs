@@ -49,3 +49,23 @@ fn embeddings_and_token_ids_match() {
     let cos: f32 = single[0].iter().zip(&embs[0]).map(|(a, b)| a * b).sum();
     assert!(cos > 0.99999);
 }
+
+/// The burn graph (the GPU-capable path, on the CPU backend here) agrees with the reference too.
+#[test]
+fn burn_graph_embeddings_match() {
+    let dir = model_dir::minilm_dir();
+    require(dir.join("model.safetensors"));
+    let embedder = BertEmbedder::load_on(&dir, Default::default()).unwrap();
+    let r = reference("minilm_reference.json");
+    let sentences = r["sentences"].as_array().unwrap();
+    let texts: Vec<&str> = sentences
+        .iter()
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    for (s, got) in sentences.iter().zip(embedder.embed(&texts).unwrap()) {
+        let want = f32s(&s["embedding"]);
+        let cos: f32 = got.iter().zip(&want).map(|(a, b)| a * b).sum::<f32>()
+            / want.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!(cos >= 0.9999, "cosine {cos}");
+    }
+}

@@ -1,8 +1,11 @@
-//! BERT-family sentence embedder (all-MiniLM-L6-v2 and kin): encoder on burn, mean pooling over
-//! the attention mask, L2 normalisation — what sentence-transformers computes.
+//! BERT-family sentence embedder (all-MiniLM-L6-v2 and kin): encoder, mean pooling over the
+//! tokens, L2 normalisation — what sentence-transformers computes. The encoder runs on
+//! Mantle's own GEMM kernels by default, or as a burn graph for GPU backends.
 
+mod burn_encoder;
 mod config;
 mod embedder;
+mod encoder;
 mod weights;
 
 pub use config::BertConfig;

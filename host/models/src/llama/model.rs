@@ -3,13 +3,16 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::ops::{add_assign, inv_freqs, rms_norm, rope, rope_angles, silu_mul, softmax};
+use super::attention::{BLOCKED_FROM, causal_blocked};
+use super::ops::{
+    add_assign, inv_freqs, rms_norm, rms_norm_into, rope, rope_angles, silu_mul, softmax,
+};
 use super::{KvCache, LlamaConfig};
 use crate::chat_template::ChatTemplate;
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 use crate::quant::{
-    GgmlType, QuantTensor, matmul, matmul_many, strided_dots, strided_weighted_sum,
+    GgmlType, QuantTensor, matmul, matmul_many_into, strided_dots, strided_weighted_sum,
 };
 use crate::sampler::Sampler;
 use crate::tokenizer::Tokenizer;
@@ -203,12 +206,21 @@ impl LlamaModel {
             .iter()
             .map(|&(_, pos)| rope_angles(&self.inv_freqs, pos as f32 / c.rope_scale))
             .collect();
+        // Buffers reused by every layer: a long prompt's are megabytes, and fresh ones per
+        // layer would be paged in (and zeroed) again each time.
+        let mut h = vec![0.0f32; n * dim];
+        let (mut q, mut k, mut v) = (
+            vec![0.0f32; n * dim],
+            vec![0.0f32; n * kv_dim],
+            vec![0.0f32; n * kv_dim],
+        );
+        let mut attn = vec![0.0f32; n * dim];
+        let mut proj = vec![0.0f32; n * dim];
+        let (mut g, mut u) = (vec![0.0f32; n * c.ffn_dim], vec![0.0f32; n * c.ffn_dim]);
         for (li, layer) in self.layers.iter().enumerate() {
-            let h = rms_norm(&x, &layer.attn_norm, c.rms_eps);
-            let [mut q, mut k, v]: [Vec<f32>; 3] =
-                matmul_many(&[&layer.wq, &layer.wk, &layer.wv], &h, n)
-                    .try_into()
-                    .expect("three outputs");
+            rms_norm_into(&x, &layer.attn_norm, c.rms_eps, &mut h);
+            let qkv = [&layer.wq, &layer.wk, &layer.wv];
+            matmul_many_into(&qkv, &h, n, &mut [&mut q, &mut k, &mut v]);
             for (r, angles) in angles.iter().enumerate() {
                 rope(&mut q[r * dim..(r + 1) * dim], hd, angles);
                 rope(&mut k[r * kv_dim..(r + 1) * kv_dim], hd, angles);
@@ -218,14 +230,15 @@ impl LlamaModel {
                 cache.k[li].extend_from_slice(&k[r * kv_dim..(r + 1) * kv_dim]);
                 cache.v[li].extend_from_slice(&v[r * kv_dim..(r + 1) * kv_dim]);
             }
-            let attn = self.attention(li, &q, &rows, seqs);
-            add_assign(&mut x, &matmul(&layer.wo, &attn, n));
+            self.attention(li, &q, &rows, seqs, &mut attn);
+            matmul_many_into(&[&layer.wo], &attn, n, &mut [&mut proj]);
+            add_assign(&mut x, &proj);
 
-            let h = rms_norm(&x, &layer.ffn_norm, c.rms_eps);
-            let [g, u]: [Vec<f32>; 2] = matmul_many(&[&layer.gate, &layer.up], &h, n)
-                .try_into()
-                .expect("two outputs");
-            add_assign(&mut x, &matmul(&layer.down, &silu_mul(&g, &u), n));
+            rms_norm_into(&x, &layer.ffn_norm, c.rms_eps, &mut h);
+            matmul_many_into(&[&layer.gate, &layer.up], &h, n, &mut [&mut g, &mut u]);
+            silu_mul(&mut g, &u);
+            matmul_many_into(&[&layer.down], &g, n, &mut [&mut proj]);
+            add_assign(&mut x, &proj);
         }
         for s in seqs.iter_mut() {
             s.cache.advance(s.tokens.len());
@@ -248,22 +261,39 @@ impl LlamaModel {
     }
 
     /// Causal attention of every row over its own sequence's cache (which already holds the
-    /// rows' keys and values).
+    /// rows' keys and values), into `out` (every element is written).
     fn attention(
         &self,
         li: usize,
         q: &[f32],
         rows: &[(usize, usize)],
         seqs: &[SeqInput<'_>],
-    ) -> Vec<f32> {
+        out: &mut [f32],
+    ) {
         let c = &self.config;
         let (dim, kv_dim, hd) = (c.dim, c.kv_dim(), c.head_dim);
         let group = c.n_heads / c.n_kv_heads;
         let scale = 1.0 / (hd as f32).sqrt();
-        let mut out = vec![0.0f32; rows.len() * dim];
+        // Long chunks (prefill) go blocked; the rest (decode steps) row by row below.
+        let blocked: Vec<bool> = seqs
+            .iter()
+            .map(|s| s.tokens.len() >= BLOCKED_FROM)
+            .collect();
+        let mut start = 0;
+        for (s, &b) in seqs.iter().zip(&blocked) {
+            let span = start * dim..(start + s.tokens.len()) * dim;
+            if b {
+                let (k, v) = (&s.cache.k[li], &s.cache.v[li]);
+                causal_blocked(c, &q[span.clone()], k, v, s.cache.len(), &mut out[span]);
+            }
+            start += s.tokens.len();
+        }
         out.par_chunks_mut(hd).enumerate().for_each(|(i, o)| {
             let (r, head) = (i / c.n_heads, i % c.n_heads);
             let (si, pos) = rows[r];
+            if blocked[si] {
+                return;
+            }
             let kvh = head / group;
             let keys = &seqs[si].cache.k[li];
             let values = &seqs[si].cache.v[li];
@@ -273,7 +303,6 @@ impl LlamaModel {
             softmax(&mut scores);
             strided_weighted_sum(&scores, values, kvh * hd, kv_dim, o);
         });
-        out
     }
 
     /// Prefills `prompt` into a fresh cache and generates up to `max_new_tokens`, stopping after

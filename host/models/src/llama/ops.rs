@@ -1,14 +1,20 @@
 //! Row-wise f32 kernels of the decoder, on `[rows, width]` buffers.
 
 pub(super) fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
+    let mut out = vec![0.0; x.len()];
+    rms_norm_into(x, weight, eps, &mut out);
+    out
+}
+
+pub(super) fn rms_norm_into(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
     let d = weight.len();
-    let mut out = Vec::with_capacity(x.len());
-    for row in x.chunks_exact(d) {
+    for (row, o) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
         let ms = row.iter().map(|v| v * v).sum::<f32>() / d as f32;
         let inv = 1.0 / (ms + eps).sqrt();
-        out.extend(row.iter().zip(weight).map(|(v, w)| w * (v * inv)));
+        for ((o, v), w) in o.iter_mut().zip(row).zip(weight) {
+            *o = w * (v * inv);
+        }
     }
-    out
 }
 
 /// Per-pair rotation frequencies: `theta^(-2i/rope_dim)`, divided by the model's frequency
@@ -46,12 +52,7 @@ pub(super) fn rope(x: &mut [f32], head_dim: usize, angles: &[(f32, f32)]) {
     }
 }
 
-pub(super) fn silu_mul(gate: &[f32], up: &[f32]) -> Vec<f32> {
-    gate.iter()
-        .zip(up)
-        .map(|(&g, &u)| g / (1.0 + (-g).exp()) * u)
-        .collect()
-}
+pub(super) use crate::vmath::silu_mul;
 
 pub(super) fn add_assign(x: &mut [f32], y: &[f32]) {
     for (a, b) in x.iter_mut().zip(y) {

@@ -7,7 +7,7 @@ mod matmul;
 pub use codec::{dequantize, dequantize_block};
 pub use dot::dot_row;
 pub(crate) use dot::{strided_dots, strided_weighted_sum};
-pub use matmul::{matmul, matmul_many};
+pub use matmul::{matmul, matmul_many, matmul_many_into};
 
 use crate::error::{ModelError, Result};
 
