@@ -85,12 +85,10 @@ fn main() -> anyhow::Result<()> {
                 util::step("default models");
                 let model_dir = models::default_model_dir();
                 models::fetch(&model_dir)?;
-                // Measured just before Mantle's figures, handed to the bench for the ratio.
-                let baseline = bench::minilm_baseline(&root, &model_dir.join("all-minilm-l6-v2"));
-                let env: Vec<(&str, String)> = baseline
-                    .map(|v| ("MANTLE_BENCH_MINILM_BASELINE", v.to_string()))
-                    .into_iter()
-                    .collect();
+                // Measured just before Mantle's figures, handed to the bench for the ratios.
+                let env = bench::baselines(&root, &model_dir);
+                let env: Vec<(&str, String)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
                 // The dev profile already builds the model code at opt-level 3 without debug
                 // assertions; a release build would recompile every dependency for nothing.
                 util::cargo_with_env(

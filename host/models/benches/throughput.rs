@@ -5,12 +5,12 @@
 //! - aggregate decode tok/s: 8 sequences decoding together (one `forward_batch` per step);
 //! - MiniLM sentences/s: batches of 32 sentences of about 20 words.
 //!
-//! Each is printed beside the reference figures measured on this machine kind (2 threads) for
-//! llama.cpp 0.3.36 and sentence-transformers, as a ratio. The llama.cpp figures were not rerun
-//! here (llama-cpp-python takes ~25 minutes to build). `cargo xtask bench models` also measures
-//! sentence-transformers just before this run when its bench venv exists and passes the figure
-//! in `MANTLE_BENCH_MINILM_BASELINE`, printed as a side-by-side row. Set RAYON_NUM_THREADS=2 to
-//! match them.
+//! Each is printed beside the issue's reference figures (llama.cpp 0.3.36 and
+//! sentence-transformers, 2 threads, measured once on the machine kind the issue names) as a
+//! ratio. `cargo xtask bench models` also measures those baselines just before this run when
+//! the bench venv exists (see xtask/src/bench.rs) and passes them in `MANTLE_BENCH_*`; they are
+//! printed as "measured now" rows — the ratios to quote. Set RAYON_NUM_THREADS=2 to match
+//! them.
 
 use std::time::Instant;
 
@@ -149,15 +149,46 @@ fn main() {
         embed_rate,
         Some(SENTENCE_TRANSFORMERS),
     );
-    match std::env::var("MANTLE_BENCH_MINILM_BASELINE")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-    {
-        Some(measured) => row(
-            "  same, vs sentence-tr. measured just now",
-            embed_rate,
-            Some(measured),
+    let measured = |key: &str| {
+        std::env::var(format!("MANTLE_BENCH_{key}"))
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let side_by_side = [
+        (
+            "  decode vs llama.cpp measured now",
+            decode_rate,
+            "DECODE_TOK_S",
         ),
-        None => println!("(no side-by-side sentence-transformers figure: run via cargo xtask)"),
+        (
+            "  decode vs llama.cpp+FA measured now",
+            decode_rate,
+            "DECODE_TOK_S_FA",
+        ),
+        (
+            "  prefill vs llama.cpp measured now",
+            prefill_rate,
+            "PREFILL_TOK_S",
+        ),
+        (
+            "  prefill vs llama.cpp+FA measured now",
+            prefill_rate,
+            "PREFILL_TOK_S_FA",
+        ),
+        (
+            "  MiniLM vs sentence-tr. measured now",
+            embed_rate,
+            "SENTENCES_PER_S",
+        ),
+    ];
+    let mut shown = 0;
+    for (name, value, key) in side_by_side {
+        if let Some(baseline) = measured(key) {
+            row(name, value, Some(baseline));
+            shown += 1;
+        }
+    }
+    if shown == 0 {
+        println!("(no side-by-side baselines: run via cargo xtask with the bench venv)");
     }
 }
