@@ -5,6 +5,9 @@
 //! - `cargo xtask test` — setup, then every test: Rust (host, SDK, plugins) and real clients
 //! - `cargo xtask build-plugins` — build the wasm plugins into `plugins/dist*`
 //! - `cargo xtask bench guardrails|models` — benchmarks (figures with their baselines)
+//! - `cargo xtask test-wgpu` — the burn-graph model tests on burn's wgpu backend (needs a GPU or
+//!   a software Vulkan such as Mesa's lavapipe; not part of `test`: a clean wgpu build costs
+//!   ~30 CPU-minutes)
 
 mod bench;
 mod models;
@@ -41,6 +44,8 @@ enum Command {
         #[arg(default_value = "guardrails")]
         suite: String,
     },
+    /// Run the burn-graph model tests (Llama and BERT against the references) on wgpu.
+    TestWgpu,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -73,6 +78,35 @@ fn main() -> anyhow::Result<()> {
             python::pytest(&root)
         }
         Command::BuildPlugins => plugins::build(&root),
+        Command::TestWgpu => {
+            util::step("default models");
+            models::fetch(&models::default_model_dir())?;
+            util::step("burn-graph tests on wgpu (its own target dir: the feature rebuilds burn)");
+            // With the `wgpu` feature, burn's default device is the wgpu one, so the tests that
+            // run the burn graphs on `Device::default()` run on the GPU.
+            util::cargo_with_env(
+                &root,
+                &[
+                    "test",
+                    "-p",
+                    "mantle-models",
+                    "--features",
+                    "wgpu",
+                    "--test",
+                    "smollm2_reference",
+                    "--test",
+                    "minilm_reference",
+                    "--test",
+                    "synthetic_llama",
+                    "--",
+                    "burn",
+                ],
+                &[(
+                    "CARGO_TARGET_DIR",
+                    util::cache_dir().join("target-wgpu").display().to_string(),
+                )],
+            )
+        }
         Command::Bench { suite } => match suite.as_str() {
             "guardrails" => {
                 setup(&root)?;
