@@ -172,9 +172,13 @@ fn chunk_end(text: &str) -> Option<usize> {
     if text.len() < CHUNK_MIN {
         return None;
     }
-    let sentence = text[CHUNK_MIN..]
+    let mut from = CHUNK_MIN;
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let sentence = text[from..]
         .find(['.', '!', '?', '\n'])
-        .map(|i| CHUNK_MIN + i + 1);
+        .map(|i| from + i + 1);
     if let Some(end) = sentence.filter(|&end| end <= CHUNK_MAX) {
         return Some(end);
     }
@@ -404,5 +408,31 @@ impl ChunkGuard {
                 blocks.text(&format!("{separator}{message}"))
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_at_sentences_or_spaces_and_never_inside_a_character() {
+        assert_eq!(chunk_end("short."), None);
+        let text = format!("{}. Next", "a".repeat(130));
+        assert_eq!(chunk_end(&text), Some(131));
+        // No sentence end within the limit: cut at the last space before it.
+        let words = "word ".repeat(120);
+        let end = chunk_end(&words).unwrap();
+        assert!(end <= CHUNK_MAX && words[..end].ends_with(' '));
+        // Multi-byte characters around both limits.
+        for text in [
+            format!("a{}", "東".repeat(300)),
+            format!("a{}", "é".repeat(400)),
+            format!("a{}。. tail", "東".repeat(40)),
+        ] {
+            if let Some(end) = chunk_end(&text) {
+                assert!(text.is_char_boundary(end), "{end}");
+            }
+        }
     }
 }
