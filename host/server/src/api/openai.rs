@@ -76,10 +76,6 @@ struct ChatRequest {
     tools: Option<Vec<FunctionTool>>,
     #[serde(default)]
     tool_choice: Option<ToolChoiceIn>,
-    /// One call per answer is generated; the flag changes nothing.
-    #[serde(default)]
-    #[allow(dead_code)]
-    parallel_tool_calls: Option<bool>,
     #[serde(default)]
     response_format: Option<ResponseFormat>,
 }
@@ -321,10 +317,10 @@ fn chat_messages(request: &ChatRequest, output: &OutputMode) -> Result<Vec<ChatM
             // Results go back to the model in a user turn, as Converse's toolResult does.
             "tool" => {
                 let result = tools::render_result(&text);
+                // Consecutive results go back together, in one user turn.
+                let after_tool = index > 0 && request.messages[index - 1].role == "tool";
                 match messages.last_mut() {
-                    Some(last)
-                        if last.role == "user" && last.content.ends_with("</tool_response>") =>
-                    {
+                    Some(last) if after_tool => {
                         last.content.push('\n');
                         last.content.push_str(&result);
                         continue;

@@ -140,6 +140,11 @@ pub struct PolicyFindings {
     pub findings: Vec<Finding>,
 }
 
+/// `actionReason` when a policy blocked the content (the output is the blocked message).
+pub const BLOCKED: &str = "Guardrail blocked.";
+/// `actionReason` when findings were masked in place (the output is the rewritten content).
+pub const MASKED: &str = "Guardrail masked.";
+
 /// Builds ApplyGuardrail's response from every policy's findings.
 pub fn respond(
     request: &AssessRequest,
@@ -160,7 +165,7 @@ pub fn respond(
     let (action, reason, outputs) = if blocked {
         (
             "GUARDRAIL_INTERVENED",
-            Some("Guardrail blocked."),
+            Some(BLOCKED),
             vec![json!({ "text": blocked_message })],
         )
     } else if anonymized {
@@ -171,7 +176,7 @@ pub fn respond(
             .filter(|(_, block)| is_guarded(block))
             .map(|(index, block)| json!({ "text": rewrite(&block.text, index as u32, &findings) }))
             .collect();
-        ("GUARDRAIL_INTERVENED", Some("Guardrail masked."), outputs)
+        ("GUARDRAIL_INTERVENED", Some(MASKED), outputs)
     } else {
         ("NONE", None, Vec::new())
     };

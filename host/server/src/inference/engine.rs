@@ -181,11 +181,6 @@ impl Phase {
             | Phase::Json { matcher } => Some(matcher),
         }
     }
-
-    /// Text goes to the client as text (not as part of a call).
-    fn is_text(&self) -> bool {
-        matches!(self, Phase::Text { .. } | Phase::Json { .. })
-    }
 }
 
 struct Sequence {
@@ -509,11 +504,7 @@ impl Sequence {
             self.emitted = *start;
         }
         let (complete, start) = (matcher.is_finished(), *start);
-        if self.text.len() > self.emitted {
-            let piece = self.text[self.emitted..].to_owned();
-            let _ = self.job.events.send(GenerationEvent::ToolUseDelta(piece));
-            self.emitted = self.text.len();
-        }
+        self.send_arguments();
         if !complete {
             return None;
         }
@@ -582,13 +573,18 @@ impl Sequence {
             self.text.push_str(&String::from_utf8_lossy(&rest));
         }
         match self.phase {
-            _ if self.phase.is_text() => self.send_until(self.text.len()),
-            Phase::CallArgs { .. } if self.text.len() > self.emitted => {
-                let piece = self.text[self.emitted..].to_owned();
-                let _ = self.job.events.send(GenerationEvent::ToolUseDelta(piece));
-                self.emitted = self.text.len();
-            }
-            _ => {}
+            Phase::Text { .. } | Phase::Json { .. } => self.send_until(self.text.len()),
+            Phase::CallArgs { .. } => self.send_arguments(),
+            Phase::CallHead { .. } => {}
+        }
+    }
+
+    /// Sends the call's arguments written since the last fragment.
+    fn send_arguments(&mut self) {
+        if self.text.len() > self.emitted {
+            let piece = self.text[self.emitted..].to_owned();
+            let _ = self.job.events.send(GenerationEvent::ToolUseDelta(piece));
+            self.emitted = self.text.len();
         }
     }
 

@@ -21,7 +21,7 @@ use crate::api::blocking;
 use crate::error::AwsError;
 use crate::eventstream;
 use crate::guardrails::apply::{
-    ApplyGuardrailRequest, ContentBlock, ContentSource, OutputScope, TextContent,
+    self, ApplyGuardrailRequest, ContentBlock, ContentSource, OutputScope, TextContent,
 };
 use crate::inference::catalog::TextModel;
 use crate::inference::converse::{
@@ -81,7 +81,7 @@ fn verdict(result: &Value) -> Verdict {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    if result["actionReason"] == "Guardrail blocked." {
+    if result["actionReason"] == apply::BLOCKED {
         Verdict::Blocked(text)
     } else {
         Verdict::Masked(text)
@@ -157,8 +157,8 @@ pub async fn generate(
 }
 
 /// Bedrock's `trace` for this call, when asked for.
-pub fn trace(request: &ConverseRequest, outcome: &GuardrailOutcome) -> Option<Value> {
-    let config = request.guardrail_config.as_ref()?;
+pub fn trace(config: Option<&GuardrailConfig>, outcome: &GuardrailOutcome) -> Option<Value> {
+    let config = config?;
     match config.trace {
         Some(GuardrailTrace::Enabled | GuardrailTrace::EnabledFull) => {
             Some(outcome.trace(&config.guardrail_identifier))
@@ -215,7 +215,7 @@ pub async fn stream(
             blocked.stop_reason,
             blocked.input_tokens,
             0,
-            trace(&request, &outcome),
+            trace(Some(&config), &outcome),
         ));
         for frame in out {
             frames.send(frame).ok();
@@ -230,7 +230,6 @@ pub async fn stream(
             .stream_processing_mode
             .unwrap_or(StreamProcessingMode::Sync),
         config,
-        request,
         outcome,
         pending: String::new(),
         intervened: false,
@@ -246,7 +245,6 @@ struct ChunkGuard {
     app: AppState,
     config: GuardrailConfig,
     mode: StreamProcessingMode,
-    request: ConverseRequest,
     outcome: GuardrailOutcome,
     /// Text generated and not yet checked.
     pending: String,
@@ -357,7 +355,7 @@ impl ChunkGuard {
             stop_reason,
             input_tokens,
             output_tokens,
-            trace(&self.request, &self.outcome),
+            trace(Some(&self.config), &self.outcome),
         )
     }
 

@@ -33,7 +33,7 @@ pub async fn converse(
     metrics::counter!("mantle_tokens_total", "model" => model.info.id.clone(), "direction" => "output")
         .increment(completion.output_tokens as u64);
     let mut body = converse::converse_response(&completion, started);
-    if let Some(trace) = guarded::trace(&request, &outcome) {
+    if let Some(trace) = guarded::trace(request.guardrail_config.as_ref(), &outcome) {
         body["trace"] = trace;
     }
     Ok(Json(body))
