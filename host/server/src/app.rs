@@ -50,7 +50,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     }
     let guardrails = Guardrails::new(store.clone(), registry.clone(), settings.identity.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let models = Arc::new(crate::inference::Catalog::load_defaults(
+    let models = Arc::new(mantle_inference::Catalog::load_defaults(
         &settings.model_dir,
     ));
     Ok(AppState {

@@ -141,6 +141,32 @@ impl From<mantle_store::StoreError> for AwsError {
     }
 }
 
+/// `error` as Bedrock answers it, with `name` spelling the wire's path of a field the error is
+/// about (each surface names fields its own way).
+pub fn inference_error(
+    error: mantle_inference::InferenceError,
+    name: impl Fn(&mantle_inference::Field) -> String,
+) -> AwsError {
+    use mantle_inference::InferenceError as E;
+    match error {
+        E::InvalidField { field, constraint } => AwsError::invalid_field(&name(&field), constraint),
+        E::Invalid(message) => AwsError::validation(message),
+        E::UnknownModel { .. } => AwsError::validation("The provided model identifier is invalid."),
+        error @ E::WrongKind { .. } => AwsError::validation(error.to_string()),
+        error @ E::Busy { .. } => AwsError::new(ErrorCode::Throttling, error.to_string()),
+        error @ E::Stopped => AwsError::new(ErrorCode::ServiceUnavailable, error.to_string()),
+        E::ModelFailed(message) => AwsError::new(ErrorCode::ModelError, message),
+    }
+}
+
+/// Inference errors that name no field, or named as Converse names them.
+impl From<mantle_inference::InferenceError> for AwsError {
+    fn from(error: mantle_inference::InferenceError) -> Self {
+        let names = crate::api::converse::FieldNames::default();
+        inference_error(error, |field| names.name(field))
+    }
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     #[serde(rename = "__type")]

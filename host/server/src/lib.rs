@@ -10,7 +10,6 @@ pub mod error;
 pub mod eventstream;
 pub mod extract;
 pub mod guardrails;
-pub mod inference;
 pub mod kv;
 pub mod serve;
 pub mod settings;

@@ -6,8 +6,8 @@ use mantle_plugins::Registry;
 use mantle_store::Store;
 
 use crate::guardrails::Guardrails;
-use crate::inference::Catalog;
 use crate::settings::Settings;
+use mantle_inference::Catalog;
 
 /// The application: its store, its plugins, its models, and the domain services built on them.
 #[derive(Debug, Clone)]

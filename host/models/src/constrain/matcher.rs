@@ -661,12 +661,14 @@ impl Grammar {
                         self.value_done(&mut stack);
                         return out.push(stack);
                     }
-                    (Escape::None, b'\\') => (Escape::Backslash, count),
+                    // A character counts where it starts, so a string at its maximum length
+                    // cannot open an escape it has no room to finish.
+                    (Escape::None, b'\\') => (Escape::Backslash, count + 1),
                     (Escape::None, _) if b < 0x20 => return,
                     // UTF-8 continuation bytes do not start a character.
                     (Escape::None, _) => (Escape::None, count + u32::from(b & 0xC0 != 0x80)),
                     (escape, _) => match escape.step(b) {
-                        Some((escape, ended)) => (escape, count + u32::from(ended)),
+                        Some((escape, _)) => (escape, count),
                         None => return,
                     },
                 };
@@ -1024,6 +1026,10 @@ mod tests {
         assert!(!prefix_ok(&g, r#"{"tags": ["a"], "score": 01"#));
         assert!(!prefix_ok(&g, r#"{"tags": ["a"], "ok": nul"#));
         assert!(!prefix_ok(&g, r#"{"tags": ["a"], "note": "abcd"#));
+        // An escape counts as a character from its backslash: a full string cannot start one.
+        assert!(complete(&g, r#"{"tags": ["a"], "note": "ab\u00e9"}"#));
+        assert!(!prefix_ok(&g, r#"{"tags": ["a"], "note": "abc\"#));
+        assert!(!prefix_ok(&g, r#"{"tags": ["a"], "note": "abc\u00"#));
         assert!(!prefix_ok(&g, "{\"tags\": [\"a\nb\"]"));
     }
 

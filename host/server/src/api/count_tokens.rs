@@ -5,14 +5,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use base64::Engine as _;
+use mantle_inference::Served;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::blocking;
+use super::converse::ConverseRequest;
+use super::invoke_model::{EmbeddingBody, TextBody, embedding_body_error, text_body_error};
 use crate::error::AwsError;
 use crate::extract::{AwsJson, parse_json};
-use crate::inference::catalog::Served;
-use crate::inference::converse::ConverseRequest;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -44,23 +45,22 @@ pub async fn count_tokens(
     let count = blocking(move || match (served, request.input) {
         (Served::Text(model), CountTokensInput::Converse(converse)) => {
             let request: ConverseRequest = parse_json(converse.to_string().as_bytes())?;
-            Ok(request.prepare(&model)?.prompt.len())
+            let mapped = request.to_generate()?;
+            model
+                .count_tokens(&mapped.request)
+                .map_err(|e| mapped.names.error(e))
         }
         (Served::Text(model), CountTokensInput::InvokeModel(invoke)) => {
-            let body = decode_body(&invoke.body)?;
-            Ok(super::invoke_model::prepare_text(&model, &body)?
-                .prompt
-                .len())
+            let body: TextBody = parse_json(&decode_body(&invoke.body)?)?;
+            model
+                .count_tokens(&body.to_generate())
+                .map_err(text_body_error)
         }
         (Served::Embedding(model), CountTokensInput::InvokeModel(invoke)) => {
-            let body = decode_body(&invoke.body)?;
-            let body: super::invoke_model::EmbeddingBody = parse_json(&body)?;
+            let body: EmbeddingBody = parse_json(&decode_body(&invoke.body)?)?;
             model
-                .model
-                .tokenizer()
-                .encode(&body.input_text)
-                .map(|ids| ids.len())
-                .map_err(|e| AwsError::internal(e.to_string()))
+                .count_tokens(&body.input_text)
+                .map_err(embedding_body_error)
         }
         (Served::Embedding(_), CountTokensInput::Converse(_)) => Err(AwsError::invalid_field(
             "input.converse",

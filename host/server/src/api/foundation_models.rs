@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::error::AwsError;
 use crate::extract::AwsQuery;
-use crate::inference::catalog::{ModelKind, Served};
 use crate::state::AppState;
+use mantle_inference::{ModelKind, Served};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

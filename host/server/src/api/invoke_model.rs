@@ -8,22 +8,23 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use mantle_models::SamplingParams;
+use mantle_inference::{
+    EmbeddingModel, Field, GenerateRequest, GenerationEvent, InferenceError, InferenceParams,
+    Prompt, SamplingDefaults, Served, StopReason,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::blocking;
+use super::converse::{
+    GuardrailConfig, GuardrailOutcome, GuardrailTrace, Latency, TierType, generate_prepared,
+};
 use super::stream::{eventstream_response, forward_events};
-use crate::error::AwsError;
+use crate::error::{AwsError, inference_error};
 use crate::eventstream;
 use crate::extract::parse_json;
-use crate::inference::catalog::{EmbeddingModel, Served, TextModel};
-use crate::inference::converse::{self, Prepared};
-use crate::inference::engine::{GenerationEvent, GenerationParams, StopReason};
-use crate::inference::tools::OutputMode;
 use crate::state::AppState;
 
 /// A Llama-style text body.
@@ -67,83 +68,85 @@ fn llama_stop_reason(reason: StopReason) -> &'static str {
     }
 }
 
-/// Checks a text body and tokenizes its prompt (used verbatim: Llama bodies carry their own
-/// formatting).
-pub fn prepare_text(model: &TextModel, body: &[u8]) -> Result<Prepared, AwsError> {
-    let body: TextBody = parse_json(body)?;
-    let context = model.model.config().context_length;
-    let max_tokens = match body.max_gen_len {
-        None => 512,
-        Some(n) if n >= 1 && (n as usize) <= context => n as usize,
-        Some(_) => {
-            return Err(AwsError::invalid_field(
-                "max_gen_len",
-                format!("must be between 1 and {context}"),
-            ));
-        }
-    };
-    let temperature = converse::unit_interval("temperature", body.temperature, 0.5)?;
-    let top_p = converse::unit_interval("top_p", body.top_p, 0.9)?;
-    let prompt = converse::tokenize_prompt(model, &body.prompt)?;
-    Ok(Prepared {
-        prompt,
-        params: GenerationParams {
-            max_tokens,
-            sampling: SamplingParams {
-                temperature: temperature as f32,
-                top_p: top_p as f32,
-                top_k: body.top_k.unwrap_or(0) as usize,
-                seed: body.seed,
+impl TextBody {
+    /// The typed request: the prompt is fed verbatim (Llama bodies carry their own formatting).
+    pub fn to_generate(&self) -> GenerateRequest {
+        GenerateRequest {
+            prompt: Prompt::Raw(self.prompt.clone()),
+            tools: None,
+            response_format: None,
+            params: InferenceParams {
+                max_tokens: self.max_gen_len,
+                temperature: self.temperature,
+                top_p: self.top_p,
+                top_k: self.top_k,
+                seed: self.seed,
+                stop_sequences: Vec::new(),
+                defaults: SamplingDefaults::LLAMA_BODY,
             },
-            stop_sequences: Vec::new(),
-            output: OutputMode::Text,
-        },
+        }
+    }
+}
+
+/// An error about a Llama-style body, its fields named as the body spells them.
+pub fn text_body_error(error: InferenceError) -> AwsError {
+    inference_error(error, |field| {
+        match field {
+            Field::MaxTokens => "max_gen_len",
+            Field::Temperature => "temperature",
+            Field::TopP => "top_p",
+            Field::TopK => "top_k",
+            _ => "prompt",
+        }
+        .to_owned()
     })
 }
 
+/// An error about a Titan-style embedding body.
+pub fn embedding_body_error(error: InferenceError) -> AwsError {
+    inference_error(error, |_| "inputText".to_owned())
+}
+
+impl EmbeddingBody {
+    /// Checks the options this model can honour.
+    fn check(&self, model: &EmbeddingModel) -> Result<(), AwsError> {
+        let dim = model.dimensions();
+        if let Some(dimensions) = self.dimensions
+            && dimensions != dim
+        {
+            return Err(AwsError::invalid_field(
+                "dimensions",
+                format!("this model produces {dim}-dimensional embeddings only"),
+            ));
+        }
+        if self.normalize == Some(false) {
+            return Err(AwsError::invalid_field(
+                "normalize",
+                "this model returns L2-normalized embeddings only",
+            ));
+        }
+        if let Some(types) = &self.embedding_types
+            && types.iter().any(|t| t != "float")
+        {
+            return Err(AwsError::invalid_field(
+                "embeddingTypes",
+                "only `float` is supported",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Embeds an embedding body; returns the response body and the input token count.
-pub fn embed(model: &EmbeddingModel, body: &[u8]) -> Result<(Value, usize), AwsError> {
+async fn embed(model: &EmbeddingModel, body: &[u8]) -> Result<(Value, usize), AwsError> {
     let body: EmbeddingBody = parse_json(body)?;
-    let dim = model.model.dim();
-    if let Some(dimensions) = body.dimensions
-        && dimensions != dim
-    {
-        return Err(AwsError::invalid_field(
-            "dimensions",
-            format!("this model produces {dim}-dimensional embeddings only"),
-        ));
-    }
-    if body.normalize == Some(false) {
-        return Err(AwsError::invalid_field(
-            "normalize",
-            "this model returns L2-normalized embeddings only",
-        ));
-    }
-    if let Some(types) = &body.embedding_types
-        && types.iter().any(|t| t != "float")
-    {
-        return Err(AwsError::invalid_field(
-            "embeddingTypes",
-            "only `float` is supported",
-        ));
-    }
-    if body.input_text.is_empty() {
-        return Err(AwsError::invalid_field(
-            "inputText",
-            "Member must have length greater than or equal to 1",
-        ));
-    }
-    let tokens = model
-        .model
-        .tokenizer()
-        .encode(&body.input_text)
-        .map_err(|e| AwsError::internal(e.to_string()))?
-        .len();
-    let vectors = model
-        .model
-        .embed(&[body.input_text.as_str()])
-        .map_err(|e| AwsError::internal(format!("embedding failed: {e}")))?;
-    let embedding = vectors.into_iter().next().unwrap_or_default();
+    body.check(model)?;
+    let embeddings = model
+        .embed(vec![body.input_text])
+        .await
+        .map_err(embedding_body_error)?;
+    let tokens = embeddings.input_tokens;
+    let embedding = embeddings.vectors.into_iter().next().unwrap_or_default();
     Ok((
         json!({
             "embedding": embedding,
@@ -152,6 +155,134 @@ pub fn embed(model: &EmbeddingModel, body: &[u8]) -> Result<(Value, usize), AwsE
         }),
         tokens,
     ))
+}
+
+/// What InvokeModel takes in headers besides the body.
+#[derive(Debug, Default)]
+struct InvokeHeaders {
+    guardrail: Option<GuardrailConfig>,
+    latency: Option<Latency>,
+    tier: Option<TierType>,
+}
+
+impl InvokeHeaders {
+    fn parse(headers: &HeaderMap) -> Result<Self, AwsError> {
+        let text = |name: &str| -> Result<Option<String>, AwsError> {
+            headers
+                .get(name)
+                .map(|v| {
+                    v.to_str().map(str::to_owned).map_err(|_| {
+                        AwsError::invalid_field(name, "must be visible ASCII characters")
+                    })
+                })
+                .transpose()
+        };
+        let one_of = |name: &str, value: Option<String>, allowed: &[&str]| match value {
+            Some(v) if !allowed.contains(&v.as_str()) => Err(AwsError::invalid_field(
+                name,
+                format!(
+                    "Member must satisfy enum value set: [{}]",
+                    allowed.join(", ")
+                ),
+            )),
+            other => Ok(other),
+        };
+        const ID: &str = "X-Amzn-Bedrock-GuardrailIdentifier";
+        const VERSION: &str = "X-Amzn-Bedrock-GuardrailVersion";
+        const TRACE: &str = "X-Amzn-Bedrock-Trace";
+        const LATENCY: &str = "X-Amzn-Bedrock-PerformanceConfig-Latency";
+        const TIER: &str = "X-Amzn-Bedrock-Service-Tier";
+        let trace = one_of(
+            TRACE,
+            text(TRACE)?,
+            &["ENABLED", "DISABLED", "ENABLED_FULL"],
+        )?;
+        let guardrail = match (text(ID)?, text(VERSION)?) {
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(AwsError::validation(format!(
+                    "{ID} and {VERSION} must be given together."
+                )));
+            }
+            (Some(guardrail_identifier), Some(guardrail_version)) => Some(GuardrailConfig {
+                guardrail_identifier,
+                guardrail_version,
+                trace: trace.as_deref().map(|t| match t {
+                    "ENABLED" => GuardrailTrace::Enabled,
+                    "ENABLED_FULL" => GuardrailTrace::EnabledFull,
+                    _ => GuardrailTrace::Disabled,
+                }),
+                stream_processing_mode: None,
+            }),
+        };
+        let latency = match one_of(LATENCY, text(LATENCY)?, &["standard", "optimized"])? {
+            Some(l) if l == "optimized" => Some(Latency::Optimized),
+            Some(_) => Some(Latency::Standard),
+            None => None,
+        };
+        let tier = one_of(
+            TIER,
+            text(TIER)?,
+            &["priority", "default", "flex", "reserved"],
+        )?
+        .map(|t| match t.as_str() {
+            "priority" => TierType::Priority,
+            "flex" => TierType::Flex,
+            "reserved" => TierType::Reserved,
+            _ => TierType::Default,
+        });
+        Ok(Self {
+            guardrail,
+            latency,
+            tier,
+        })
+    }
+
+    /// The response headers that echo the request's.
+    fn echo(&self, response: &mut Response) {
+        let headers = response.headers_mut();
+        if let Some(latency) = self.latency {
+            headers.insert(
+                "x-amzn-bedrock-performanceconfig-latency",
+                HeaderValue::from_static(latency.as_str()),
+            );
+        }
+        if let Some(tier) = self.tier {
+            headers.insert(
+                "x-amzn-bedrock-service-tier",
+                HeaderValue::from_static(tier.as_str()),
+            );
+        }
+    }
+
+    /// The body fields a guarded invocation adds: `amazon-bedrock-guardrailAction`, and with
+    /// tracing on, `amazon-bedrock-trace`.
+    fn guardrail_fields(&self, body: &mut Value, intervened: bool, outcome: &GuardrailOutcome) {
+        let Some(config) = &self.guardrail else {
+            return;
+        };
+        body["amazon-bedrock-guardrailAction"] =
+            json!(if intervened { "INTERVENED" } else { "NONE" });
+        if matches!(
+            config.trace,
+            Some(GuardrailTrace::Enabled | GuardrailTrace::EnabledFull)
+        ) {
+            let id = &config.guardrail_identifier;
+            let mut guardrail = serde_json::Map::new();
+            if let Some(input) = &outcome.input_assessment {
+                guardrail.insert("input".into(), json!({ id: input }));
+            }
+            let outputs: Vec<Value> = outcome
+                .output_assessments
+                .iter()
+                .map(|a| json!({ id: a }))
+                .collect();
+            if !outputs.is_empty() {
+                guardrail.insert("outputs".into(), Value::from(outputs));
+            }
+            body["amazon-bedrock-trace"] = json!({ "guardrail": guardrail });
+        }
+    }
 }
 
 fn with_token_headers(
@@ -179,45 +310,76 @@ fn with_token_headers(
 pub async fn invoke_model(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AwsError> {
     let started = Instant::now();
-    match app.models.resolve(&model_id)?.clone() {
+    let options = InvokeHeaders::parse(&headers)?;
+    let mut response = match app.models.resolve(&model_id)?.clone() {
         Served::Text(model) => {
-            let prepared = prepare_text(&model, &body)?;
-            let completion = converse::collect(converse::start(&model, prepared)?).await?;
-            let response = Json(json!({
+            let text: TextBody = parse_json(&body)?;
+            let prepared = model
+                .prepare(&text.to_generate())
+                .map_err(text_body_error)?;
+            let (completion, outcome) = generate_prepared(
+                &app,
+                &model,
+                prepared,
+                options.guardrail.as_ref(),
+                vec![text.prompt.clone()],
+            )
+            .await?;
+            let mut body = json!({
                 "generation": completion.text,
                 "prompt_token_count": completion.input_tokens,
                 "generation_token_count": completion.output_tokens,
                 "stop_reason": llama_stop_reason(completion.stop_reason),
-            }))
-            .into_response();
-            Ok(with_token_headers(
-                response,
+            });
+            let intervened = completion.stop_reason == StopReason::GuardrailIntervened;
+            options.guardrail_fields(&mut body, intervened, &outcome);
+            with_token_headers(
+                Json(body).into_response(),
                 completion.input_tokens,
                 completion.output_tokens,
                 started,
-            ))
+            )
         }
         Served::Embedding(model) => {
-            let (body, tokens) = blocking(move || embed(&model, &body)).await?;
-            Ok(with_token_headers(
-                Json(body).into_response(),
-                tokens,
-                0,
-                started,
-            ))
+            if options.guardrail.is_some() {
+                return Err(AwsError::validation(format!(
+                    "Guardrails apply to text generation; {model_id} is an embedding model."
+                )));
+            }
+            let (body, tokens) = embed(&model, &body).await?;
+            with_token_headers(Json(body).into_response(), tokens, 0, started)
         }
-    }
+    };
+    options.echo(&mut response);
+    Ok(response)
+}
+
+fn chunk(payload: &Value) -> Bytes {
+    let bytes = base64::engine::general_purpose::STANDARD.encode(payload.to_string());
+    eventstream::event("chunk", &json!({ "bytes": bytes }))
+}
+
+fn invocation_metrics(input: usize, output: usize, started: Instant) -> Value {
+    json!({
+        "inputTokenCount": input,
+        "outputTokenCount": output,
+        "invocationLatency": started.elapsed().as_millis() as u64,
+        "firstByteLatency": started.elapsed().as_millis() as u64,
+    })
 }
 
 pub async fn invoke_model_with_response_stream(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AwsError> {
     let started = Instant::now();
+    let options = InvokeHeaders::parse(&headers)?;
     let model = match app.models.resolve(&model_id)? {
         Served::Text(model) => model.clone(),
         Served::Embedding(_) => {
@@ -226,17 +388,54 @@ pub async fn invoke_model_with_response_stream(
             )));
         }
     };
-    let prepared = prepare_text(&model, &body)?;
-    let input_tokens = prepared.prompt.len();
-    let events = converse::start(&model, prepared)?;
-    let (frames, response) = eventstream_response();
+    let body: TextBody = parse_json(&body)?;
+    let prepared = model
+        .prepare(&body.to_generate())
+        .map_err(text_body_error)?;
+    if options.guardrail.is_some() {
+        // Checked as a whole before anything is sent: a block or a mask must never follow
+        // text the client already has.
+        let (completion, outcome) = generate_prepared(
+            &app,
+            &model,
+            prepared,
+            options.guardrail.as_ref(),
+            vec![body.prompt.clone()],
+        )
+        .await?;
+        let (frames, mut response) = eventstream_response();
+        let (input, output) = (completion.input_tokens, completion.output_tokens);
+        if !completion.text.is_empty() {
+            frames
+                .send(chunk(&json!({
+                    "generation": completion.text,
+                    "prompt_token_count": input,
+                    "generation_token_count": output,
+                    "stop_reason": null,
+                })))
+                .ok();
+        }
+        let mut last = json!({
+            "generation": "",
+            "prompt_token_count": null,
+            "generation_token_count": output,
+            "stop_reason": llama_stop_reason(completion.stop_reason),
+            "amazon-bedrock-invocationMetrics": invocation_metrics(input, output, started),
+        });
+        let intervened = completion.stop_reason == StopReason::GuardrailIntervened;
+        options.guardrail_fields(&mut last, intervened, &outcome);
+        frames.send(chunk(&last)).ok();
+        options.echo(&mut response);
+        return Ok(response);
+    }
+    let generation = model.start(prepared)?;
+    let input_tokens = generation.input_tokens();
+    let events = generation.into_events();
+    let (frames, mut response) = eventstream_response();
+    options.echo(&mut response);
     let mut generated = 0usize;
     let mut first = true;
     tokio::spawn(forward_events(events, frames, move |event| {
-        let chunk = |payload: Value| {
-            let bytes = base64::engine::general_purpose::STANDARD.encode(payload.to_string());
-            eventstream::event("chunk", &json!({ "bytes": bytes }))
-        };
         let prompt_count = if std::mem::take(&mut first) {
             Some(input_tokens)
         } else {
@@ -245,7 +444,7 @@ pub async fn invoke_model_with_response_stream(
         match event {
             GenerationEvent::Text(text) => {
                 generated += 1;
-                vec![chunk(json!({
+                vec![chunk(&json!({
                     "generation": text,
                     "prompt_token_count": prompt_count,
                     "generation_token_count": generated,
@@ -256,17 +455,13 @@ pub async fn invoke_model_with_response_stream(
                 stop_reason,
                 input_tokens,
                 output_tokens,
-            } => vec![chunk(json!({
+            } => vec![chunk(&json!({
                 "generation": "",
                 "prompt_token_count": prompt_count,
                 "generation_token_count": output_tokens,
                 "stop_reason": llama_stop_reason(stop_reason),
-                "amazon-bedrock-invocationMetrics": {
-                    "inputTokenCount": input_tokens,
-                    "outputTokenCount": output_tokens,
-                    "invocationLatency": started.elapsed().as_millis() as u64,
-                    "firstByteLatency": started.elapsed().as_millis() as u64,
-                },
+                "amazon-bedrock-invocationMetrics":
+                    invocation_metrics(input_tokens, output_tokens, started),
             }))],
             GenerationEvent::Failed(message) => {
                 vec![eventstream::exception(

@@ -1,7 +1,6 @@
 //! The OpenAI-compatible surface: `POST /v1/chat/completions` (streamed as server-sent events
 //! with `stream: true`), `POST /v1/embeddings`, `GET /v1/models`. Errors use OpenAI's shape.
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -10,19 +9,17 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use mantle_models::constrain::Grammar;
-use mantle_models::{ChatMessage, SamplingParams};
+use mantle_inference::{
+    Content, Conversation, Field, GenerateRequest, GenerationEvent, InferenceError,
+    InferenceParams, ModelKind, Prompt, ResponseFormat as Format, Role, SamplingDefaults,
+    StopReason, ToolChoice, ToolResultPart, ToolSpec, Tools, Turn,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::blocking;
 use super::stream::{channel_body, forward_events};
-use crate::error::{AwsError, ErrorCode};
+use crate::error::{AwsError, ErrorCode, inference_error};
 use crate::extract::parse_json;
-use crate::inference::catalog::{ModelKind, Served};
-use crate::inference::converse::{self, Prepared};
-use crate::inference::engine::{GenerationEvent, GenerationParams, StopReason};
-use crate::inference::tools::{self, OutputMode, Tool, ToolSet};
 use crate::state::AppState;
 
 /// An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
@@ -32,6 +29,19 @@ pub struct OpenAiError(AwsError);
 impl From<AwsError> for OpenAiError {
     fn from(error: AwsError) -> Self {
         Self(error)
+    }
+}
+
+/// Errors that name no request field (the model, the engine, the generation). An unknown
+/// model is a 404 here, as OpenAI answers it (Bedrock's surfaces answer 400).
+impl From<InferenceError> for OpenAiError {
+    fn from(error: InferenceError) -> Self {
+        match error {
+            InferenceError::UnknownModel { model_id, .. } => Self(AwsError::not_found(format!(
+                "The model `{model_id}` does not exist or you do not have access to it."
+            ))),
+            error => Self(chat_error(error, &[])),
+        }
     }
 }
 
@@ -126,13 +136,17 @@ struct JsonSchemaFormat {
 struct ChatMessageIn {
     role: String,
     #[serde(default)]
-    content: Option<Content>,
+    content: Option<MessageContent>,
     #[serde(default)]
     tool_calls: Vec<ToolCallIn>,
+    #[serde(default)]
+    tool_call_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct ToolCallIn {
+    #[serde(default)]
+    id: Option<String>,
     function: ToolCallFunction,
 }
 
@@ -144,7 +158,7 @@ struct ToolCallFunction {
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum Content {
+enum MessageContent {
     Text(String),
     Parts(Vec<Part>),
 }
@@ -180,9 +194,44 @@ fn finish_reason(reason: StopReason) -> &'static str {
     }
 }
 
-/// `tools`, `tool_choice` and `response_format` as an output mode.
-fn output_mode(request: &ChatRequest) -> Result<OutputMode, AwsError> {
-    let mut tools: Vec<Tool> = Vec::new();
+/// The request in the typed form, with the message index each turn starts at (consecutive
+/// messages of one role are one turn) so errors can name the message.
+fn to_generate(request: &ChatRequest) -> Result<(GenerateRequest, Vec<usize>), AwsError> {
+    if request.n.is_some_and(|n| n != 1) {
+        return Err(AwsError::invalid_field("n", "only n = 1 is supported"));
+    }
+    let (conversation, starts) = conversation(request)?;
+    let stop_sequences = match &request.stop {
+        None => Vec::new(),
+        Some(Stop::One(s)) => vec![s.clone()],
+        Some(Stop::Many(v)) => v.clone(),
+    };
+    let generate = GenerateRequest {
+        prompt: Prompt::Chat(conversation),
+        tools: tools(request)?,
+        response_format: match &request.response_format {
+            None | Some(ResponseFormat::Text) => None,
+            Some(ResponseFormat::JsonObject) => Some(Format::JsonObject),
+            Some(ResponseFormat::JsonSchema { json_schema }) => Some(Format::JsonSchema(
+                json_schema.schema.clone().unwrap_or_else(|| json!({})),
+            )),
+        },
+        params: InferenceParams {
+            max_tokens: request.max_completion_tokens.or(request.max_tokens),
+            temperature: request.temperature,
+            top_p: request.top_p,
+            top_k: None,
+            seed: request.seed,
+            stop_sequences,
+            defaults: SamplingDefaults::OPENAI,
+        },
+    };
+    Ok((generate, starts))
+}
+
+/// `tools` and `tool_choice`.
+fn tools(request: &ChatRequest) -> Result<Option<Tools>, AwsError> {
+    let mut specs = Vec::new();
     for (i, tool) in request.tools.iter().flatten().enumerate() {
         if tool.kind != "function" {
             return Err(AwsError::invalid_field(
@@ -190,84 +239,48 @@ fn output_mode(request: &ChatRequest) -> Result<OutputMode, AwsError> {
                 "only `function` tools are supported",
             ));
         }
-        // No parameters means a function that takes none.
-        let parameters = tool.function.parameters.clone().unwrap_or_else(
-            || json!({ "type": "object", "properties": {}, "additionalProperties": false }),
-        );
-        let tool = Tool::new(
-            &format!("tools[{i}].function.name"),
-            &format!("tools[{i}].function.parameters"),
-            &tool.function.name,
-            tool.function.description.clone(),
-            &parameters,
-        )?;
-        if tools.iter().any(|t| t.name == tool.name) {
-            return Err(AwsError::invalid_field(
-                &format!("tools[{i}].function.name"),
-                format!("the function name `{}` is used twice", tool.name),
-            ));
-        }
-        tools.push(tool);
+        specs.push(ToolSpec {
+            name: tool.function.name.clone(),
+            description: tool.function.description.clone(),
+            // No parameters means a function that takes none.
+            input_schema: tool.function.parameters.clone().unwrap_or_else(
+                || json!({ "type": "object", "properties": {}, "additionalProperties": false }),
+            ),
+        });
     }
-    let set = (!tools.is_empty()).then(|| Arc::new(ToolSet::new(tools)));
     let needs_tools =
         || AwsError::invalid_field("tool_choice", "is only allowed when tools are specified");
-    let tool_mode = match (&request.tool_choice, set) {
-        (None, None) => None,
-        (None, Some(set)) => Some(OutputMode::ToolsAuto(set)),
-        (Some(ToolChoiceIn::Mode(mode)), set) => match (mode.as_str(), set) {
-            ("none", _) => None,
-            ("auto", Some(set)) => Some(OutputMode::ToolsAuto(set)),
-            ("required", Some(set)) => Some(OutputMode::ToolsRequired(set)),
-            ("auto" | "required", None) => return Err(needs_tools()),
-            (other, _) => {
+    let choice = match &request.tool_choice {
+        None => ToolChoice::Auto,
+        Some(ToolChoiceIn::Mode(mode)) => match mode.as_str() {
+            "none" => ToolChoice::None,
+            "auto" => ToolChoice::Auto,
+            "required" => ToolChoice::Any,
+            other => {
                 return Err(AwsError::invalid_field(
                     "tool_choice",
                     format!("`{other}` is not one of none, auto, required"),
                 ));
             }
         },
-        (Some(ToolChoiceIn::Function { function }), Some(set)) => {
-            let index = set.index_of(&function.name).ok_or_else(|| {
-                AwsError::invalid_field(
-                    "tool_choice.function.name",
-                    format!("`{}` is not one of the functions in tools", function.name),
-                )
-            })?;
-            Some(OutputMode::Tool(set, index))
-        }
-        (Some(ToolChoiceIn::Function { .. }), None) => return Err(needs_tools()),
+        Some(ToolChoiceIn::Function { function }) => ToolChoice::Tool(function.name.clone()),
     };
-    let json = match &request.response_format {
-        None | Some(ResponseFormat::Text) => None,
-        Some(ResponseFormat::JsonObject) => Some(Arc::new(Grammar::any_object())),
-        Some(ResponseFormat::JsonSchema { json_schema }) => {
-            let schema = json_schema.schema.clone().unwrap_or_else(|| json!({}));
-            Some(tools::compile_schema(
-                "response_format.json_schema.schema",
-                &schema,
-            )?)
-        }
-    };
-    Ok(match (tool_mode, json) {
-        (None, None) => OutputMode::Text,
-        (None, Some(grammar)) => OutputMode::Json(grammar),
-        (Some(OutputMode::ToolsAuto(_)), Some(_)) => {
-            return Err(AwsError::invalid_field(
-                "response_format",
-                "cannot be combined with tool_choice auto on this model; require a tool or drop one of them",
-            ));
-        }
-        (Some(mode), _) => mode,
-    })
+    if specs.is_empty() {
+        return match choice {
+            ToolChoice::None | ToolChoice::Auto if request.tool_choice.is_none() => Ok(None),
+            ToolChoice::None => Ok(None),
+            _ => Err(needs_tools()),
+        };
+    }
+    Ok(Some(Tools { specs, choice }))
 }
 
 /// The text of a message's content (text parts only).
-fn content_text(content: Option<&Content>, index: usize) -> Result<String, AwsError> {
+fn content_text(content: Option<&MessageContent>, index: usize) -> Result<String, AwsError> {
     Ok(match content {
         None => String::new(),
-        Some(Content::Text(text)) => text.clone(),
-        Some(Content::Parts(parts)) => {
+        Some(MessageContent::Text(text)) => text.clone(),
+        Some(MessageContent::Parts(parts)) => {
             let mut texts = Vec::new();
             for part in parts {
                 match (part.kind.as_str(), &part.text) {
@@ -285,20 +298,31 @@ fn content_text(content: Option<&Content>, index: usize) -> Result<String, AwsEr
     })
 }
 
-fn chat_messages(request: &ChatRequest, output: &OutputMode) -> Result<Vec<ChatMessage>, AwsError> {
+/// System and developer messages become system instructions; tool results go back to the
+/// model in a user turn, as Converse's toolResult does; consecutive messages of one role are
+/// one turn.
+fn conversation(request: &ChatRequest) -> Result<(Conversation, Vec<usize>), AwsError> {
     if request.messages.is_empty() {
         return Err(AwsError::invalid_field(
             "messages",
             "must contain at least one message",
         ));
     }
-    let mut messages: Vec<ChatMessage> = Vec::new();
+    let mut conversation = Conversation::default();
+    let mut starts = Vec::new();
     for (index, message) in request.messages.iter().enumerate() {
-        let mut text = content_text(message.content.as_ref(), index)?;
-        let role = match message.role.as_str() {
-            "system" | "developer" => "system",
-            "user" => "user",
+        let text = content_text(message.content.as_ref(), index)?;
+        let (role, content) = match message.role.as_str() {
+            "system" | "developer" => {
+                conversation.system.push(text);
+                continue;
+            }
+            "user" => (Role::User, vec![Content::Text(text)]),
             "assistant" => {
+                let mut content = Vec::new();
+                if !text.is_empty() || message.tool_calls.is_empty() {
+                    content.push(Content::Text(text));
+                }
                 for (j, call) in message.tool_calls.iter().enumerate() {
                     let input: Value =
                         serde_json::from_str(&call.function.arguments).map_err(|e| {
@@ -307,30 +331,22 @@ fn chat_messages(request: &ChatRequest, output: &OutputMode) -> Result<Vec<ChatM
                                 format!("is not valid JSON: {e}"),
                             )
                         })?;
-                    if !text.is_empty() {
-                        text.push('\n');
-                    }
-                    text.push_str(&tools::render_call(&call.function.name, &input));
+                    content.push(Content::ToolUse {
+                        id: call.id.clone().unwrap_or_default(),
+                        name: call.function.name.clone(),
+                        input,
+                    });
                 }
-                "assistant"
+                (Role::Assistant, content)
             }
-            // Results go back to the model in a user turn, as Converse's toolResult does.
-            "tool" => {
-                let result = tools::render_result(&text);
-                // Consecutive results go back together, in one user turn.
-                let after_tool = index > 0 && request.messages[index - 1].role == "tool";
-                match messages.last_mut() {
-                    Some(last) if after_tool => {
-                        last.content.push('\n');
-                        last.content.push_str(&result);
-                        continue;
-                    }
-                    _ => {
-                        text = result;
-                        "user"
-                    }
-                }
-            }
+            "tool" => (
+                Role::User,
+                vec![Content::ToolResult {
+                    id: message.tool_call_id.clone().unwrap_or_default(),
+                    content: vec![ToolResultPart::Text(text)],
+                    is_error: false,
+                }],
+            ),
             other => {
                 return Err(AwsError::invalid_field(
                     &format!("messages[{index}].role"),
@@ -338,93 +354,47 @@ fn chat_messages(request: &ChatRequest, output: &OutputMode) -> Result<Vec<ChatM
                 ));
             }
         };
-        messages.push(ChatMessage::new(role, text));
-    }
-    let instructions = match output {
-        OutputMode::ToolsAuto(set) | OutputMode::ToolsRequired(set) | OutputMode::Tool(set, _) => {
-            Some(set.instructions())
-        }
-        OutputMode::Json(_) => Some(match &request.response_format {
-            Some(ResponseFormat::JsonSchema { json_schema }) => format!(
-                "Answer with JSON only, matching this JSON Schema: {}",
-                json_schema.schema.clone().unwrap_or_else(|| json!({}))
-            ),
-            _ => "Answer with a JSON object only.".to_owned(),
-        }),
-        OutputMode::Text => None,
-    };
-    if let Some(instructions) = instructions {
-        match messages.first_mut() {
-            Some(first) if first.role == "system" => {
-                first.content.push_str("\n\n");
-                first.content.push_str(&instructions);
+        match conversation.turns.last_mut() {
+            Some(last) if last.role == role => last.content.extend(content),
+            _ => {
+                conversation.turns.push(Turn { role, content });
+                starts.push(index);
             }
-            _ => messages.insert(0, ChatMessage::new("system", instructions)),
         }
     }
-    Ok(messages)
+    Ok((conversation, starts))
 }
 
-fn prepare(
-    model: &crate::inference::catalog::TextModel,
-    request: &ChatRequest,
-) -> Result<Prepared, AwsError> {
-    if request.n.is_some_and(|n| n != 1) {
-        return Err(AwsError::invalid_field("n", "only n = 1 is supported"));
-    }
-    let output = output_mode(request)?;
-    let messages = chat_messages(request, &output)?;
-    let context = model.model.config().context_length;
-    let max_tokens = match request.max_completion_tokens.or(request.max_tokens) {
-        None => 512,
-        Some(n) if n >= 1 && n as usize <= context => n as usize,
-        Some(_) => {
-            return Err(AwsError::invalid_field(
-                "max_tokens",
-                format!("must be between 1 and {context}"),
-            ));
+/// `error` as OpenAI clients read it, its field named as the request spells it.
+fn chat_error(error: InferenceError, starts: &[usize]) -> AwsError {
+    let message = |turn: &usize| starts.get(*turn).copied().unwrap_or(*turn);
+    let under = |base: String, path: &str| {
+        if path.is_empty() {
+            base
+        } else {
+            format!("{base}.{path}")
         }
     };
-    let temperature = match request.temperature {
-        None => 0.7,
-        Some(t) if (0.0..=2.0).contains(&t) => t,
-        Some(_) => {
-            return Err(AwsError::invalid_field(
-                "temperature",
-                "must be between 0 and 2",
-            ));
+    inference_error(error, |field| match field {
+        Field::MaxTokens => "max_tokens".into(),
+        Field::Temperature => "temperature".into(),
+        Field::TopP => "top_p".into(),
+        Field::TopK => "top_k".into(),
+        Field::StopSequences | Field::StopSequence(_) => "stop".into(),
+        Field::Messages | Field::Prompt => "messages".into(),
+        Field::Content { turn } | Field::Block { turn, .. } => {
+            format!("messages[{}].content", message(turn))
         }
-    };
-    let top_p = match request.top_p {
-        None => 1.0,
-        Some(p) if (0.0..=1.0).contains(&p) => p,
-        Some(_) => return Err(AwsError::invalid_field("top_p", "must be between 0 and 1")),
-    };
-    let stop_sequences = match &request.stop {
-        None => Vec::new(),
-        Some(Stop::One(s)) => vec![s.clone()],
-        Some(Stop::Many(v)) => v.clone(),
-    };
-    if stop_sequences.len() > 4 || stop_sequences.iter().any(String::is_empty) {
-        return Err(AwsError::invalid_field(
-            "stop",
-            "up to 4 non-empty stop sequences",
-        ));
-    }
-    let prompt = converse::render_prompt_with(model, &messages, &tools::forced_prefix(&output))?;
-    Ok(Prepared {
-        prompt,
-        params: GenerationParams {
-            max_tokens,
-            sampling: SamplingParams {
-                temperature: temperature as f32,
-                top_p: top_p as f32,
-                top_k: 0,
-                seed: request.seed,
-            },
-            stop_sequences,
-            output,
-        },
+        Field::ToolUseName { turn, .. } => format!("messages[{}].tool_calls", message(turn)),
+        Field::Tools => "tools".into(),
+        Field::ToolName { tool } => format!("tools[{tool}].function.name"),
+        Field::ToolSchema { tool, path } => {
+            under(format!("tools[{tool}].function.parameters"), path)
+        }
+        Field::ToolChoiceName => "tool_choice.function.name".into(),
+        Field::ResponseFormat => "response_format".into(),
+        Field::ResponseSchema { path } => under("response_format.json_schema.schema".into(), path),
+        Field::EmbeddingInput(_) | Field::EmbeddingInputs => "input".into(),
     })
 }
 
@@ -438,13 +408,15 @@ pub async fn chat_completions(
 ) -> Result<Response, OpenAiError> {
     let request: ChatRequest = parse_json(&body)?;
     let model = app.models.text(&request.model)?.clone();
-    let prepared = prepare(&model, &request)?;
-    let input_tokens = prepared.prompt.len();
-    let events = converse::start(&model, prepared)?;
+    let (generate, starts) = to_generate(&request)?;
+    let generation = model
+        .generate(&generate)
+        .map_err(|e| chat_error(e, &starts))?;
+    let input_tokens = generation.input_tokens();
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
     let created = now();
     if !request.stream {
-        let completion = converse::collect(events).await?;
+        let completion = generation.collect().await?;
         let mut message = json!({ "role": "assistant", "content": completion.text });
         if let Some(call) = &completion.tool_use {
             if completion.text.trim().is_empty() {
@@ -496,43 +468,47 @@ pub async fn chat_completions(
             None,
         ))
         .ok();
-    tokio::spawn(forward_events(events, frames, move |event| match event {
-        GenerationEvent::Text(text) => vec![chunk(json!({ "content": text }), None, None)],
-        GenerationEvent::ToolUseStart { name } => vec![chunk(
-            json!({ "tool_calls": [{
+    tokio::spawn(forward_events(
+        generation.into_events(),
+        frames,
+        move |event| match event {
+            GenerationEvent::Text(text) => vec![chunk(json!({ "content": text }), None, None)],
+            GenerationEvent::ToolUseStart { name } => vec![chunk(
+                json!({ "tool_calls": [{
                 "index": 0, "id": tool_call_id(), "type": "function",
                 "function": { "name": name, "arguments": "" },
             }] }),
-            None,
-            None,
-        )],
-        GenerationEvent::ToolUseDelta(arguments) => vec![chunk(
-            json!({ "tool_calls": [{ "index": 0, "function": { "arguments": arguments } }] }),
-            None,
-            None,
-        )],
-        GenerationEvent::ToolUseEnd { .. } => Vec::new(),
-        GenerationEvent::Done {
-            stop_reason,
-            output_tokens,
-            ..
-        } => vec![
-            chunk(
-                json!({}),
-                Some(finish_reason(stop_reason)),
-                Some(json!({
-                    "prompt_tokens": input_tokens,
-                    "completion_tokens": output_tokens,
-                    "total_tokens": input_tokens + output_tokens,
-                })),
-            ),
-            Bytes::from_static(b"data: [DONE]\n\n"),
-        ],
-        GenerationEvent::Failed(message) => vec![Bytes::from(format!(
-            "data: {}\n\n",
-            json!({ "error": { "message": message, "type": "server_error" } })
-        ))],
-    }));
+                None,
+                None,
+            )],
+            GenerationEvent::ToolUseDelta(arguments) => vec![chunk(
+                json!({ "tool_calls": [{ "index": 0, "function": { "arguments": arguments } }] }),
+                None,
+                None,
+            )],
+            GenerationEvent::ToolUseEnd { .. } => Vec::new(),
+            GenerationEvent::Done {
+                stop_reason,
+                output_tokens,
+                ..
+            } => vec![
+                chunk(
+                    json!({}),
+                    Some(finish_reason(stop_reason)),
+                    Some(json!({
+                        "prompt_tokens": input_tokens,
+                        "completion_tokens": output_tokens,
+                        "total_tokens": input_tokens + output_tokens,
+                    })),
+                ),
+                Bytes::from_static(b"data: [DONE]\n\n"),
+            ],
+            GenerationEvent::Failed(message) => vec![Bytes::from(format!(
+                "data: {}\n\n",
+                json!({ "error": { "message": message, "type": "server_error" } })
+            ))],
+        },
+    ));
     Ok((
         [
             (header::CONTENT_TYPE, "text/event-stream"),
@@ -565,12 +541,7 @@ const MAX_EMBEDDING_INPUTS: usize = 256;
 
 pub async fn embeddings(State(app): State<AppState>, body: Bytes) -> Result<Response, OpenAiError> {
     let request: EmbeddingsRequest = parse_json(&body)?;
-    let model = match app.models.resolve(&request.model)? {
-        Served::Embedding(model) => model.clone(),
-        Served::Text(_) => {
-            return Err(AwsError::invalid_field("model", "not an embedding model").into());
-        }
-    };
+    let model = app.models.embedding(&request.model)?.clone();
     let base64 = match request.encoding_format.as_deref() {
         None | Some("float") => false,
         Some("base64") => true,
@@ -578,10 +549,10 @@ pub async fn embeddings(State(app): State<AppState>, body: Bytes) -> Result<Resp
             return Err(AwsError::invalid_field("encoding_format", "`float` or `base64`").into());
         }
     };
-    if request.dimensions.is_some_and(|d| d != model.model.dim()) {
+    if request.dimensions.is_some_and(|d| d != model.dimensions()) {
         return Err(AwsError::invalid_field(
             "dimensions",
-            format!("this model has {} dimensions", model.model.dim()),
+            format!("this model has {} dimensions", model.dimensions()),
         )
         .into());
     }
@@ -598,26 +569,8 @@ pub async fn embeddings(State(app): State<AppState>, body: Bytes) -> Result<Resp
         .into());
     }
     let id = model.info.id.clone();
-    let (vectors, tokens) = blocking(move || {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let tokens: usize = texts
-            .iter()
-            .map(|t| {
-                model
-                    .model
-                    .tokenizer()
-                    .encode(t)
-                    .map(|ids| ids.len())
-                    .unwrap_or(0)
-            })
-            .sum();
-        model
-            .model
-            .embed(&refs)
-            .map(|v| (v, tokens))
-            .map_err(|e| AwsError::internal(format!("embedding failed: {e}")))
-    })
-    .await?;
+    let embeddings = model.embed(texts).await.map_err(|e| chat_error(e, &[]))?;
+    let (vectors, tokens) = (embeddings.vectors, embeddings.input_tokens);
     let data: Vec<Value> = vectors
         .into_iter()
         .enumerate()

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::inference::engine::GenerationEvent;
+use mantle_inference::GenerationEvent;
 
 /// A sender for frames and the 200 response streaming them as
 /// `application/vnd.amazon.eventstream`.

@@ -4,10 +4,10 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use mantle_inference::{GenerationEvent, StopReason, tools};
+
+use super::wire::usage;
 use crate::eventstream;
-use crate::inference::converse::usage;
-use crate::inference::engine::{GenerationEvent, StopReason};
-use crate::inference::tools;
 
 /// Turns a generation into ConverseStream frames, block by block: text deltas go to a text
 /// block (Bedrock sends no `contentBlockStart` for text), a tool call gets its own block with
@@ -18,15 +18,22 @@ pub struct BlockFrames {
     /// Some block was opened (an empty answer still closes block 0).
     any: bool,
     started: Instant,
+    /// Members of the `metadata` event echoed from the request.
+    echo: Value,
 }
 
 impl BlockFrames {
-    pub fn new(started: Instant) -> Self {
+    /// Frames for `request`'s answer; its `metadata` event echoes the request's
+    /// `performanceConfig` and `serviceTier`.
+    pub fn new(started: Instant, request: &super::ConverseRequest) -> Self {
+        let mut echo = json!({});
+        request.echo(&mut echo);
         Self {
             index: 0,
             open: false,
             any: false,
             started,
+            echo,
         }
     }
 
@@ -103,6 +110,9 @@ impl BlockFrames {
         });
         if let Some(trace) = trace {
             metadata["trace"] = trace;
+        }
+        if let (Some(metadata), Some(echo)) = (metadata.as_object_mut(), self.echo.as_object()) {
+            metadata.extend(echo.clone());
         }
         let mut frames = self.close();
         if !self.any {

@@ -13,28 +13,57 @@
 //! does not mask.
 
 use bytes::Bytes;
-use serde_json::Value;
+use mantle_inference::{Completion, GenerationEvent, Prepared, StopReason, TextModel};
+use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::frames::BlockFrames;
+use super::wire::{ConverseRequest, GuardrailConfig, GuardrailTrace, StreamProcessingMode};
 use crate::api::blocking;
 use crate::error::AwsError;
 use crate::eventstream;
 use crate::guardrails::apply::{
     self, ApplyGuardrailRequest, ContentBlock, ContentSource, OutputScope, TextContent,
 };
-use crate::inference::catalog::TextModel;
-use crate::inference::converse::{
-    self, Completion, ConverseRequest, GuardrailConfig, GuardrailOutcome, GuardrailTrace,
-    StreamProcessingMode,
-};
-use crate::inference::engine::{GenerationEvent, StopReason};
 use crate::state::AppState;
 
 /// A chunk is checked at the first sentence or line end after this many bytes…
 const CHUNK_MIN: usize = 120;
 /// …or at the last space before this many.
 const CHUNK_MAX: usize = 480;
+
+/// What a guardrail made of a Converse call.
+#[derive(Debug, Clone, Default)]
+pub struct GuardrailOutcome {
+    pub input_assessment: Option<Value>,
+    /// One per checked chunk (a stream is checked in chunks).
+    pub output_assessments: Vec<Value>,
+}
+
+impl GuardrailOutcome {
+    /// Bedrock's `trace.guardrail` for this call.
+    pub fn trace(&self, guardrail_id: &str) -> Value {
+        let mut guardrail = serde_json::Map::new();
+        if let Some(input) = &self.input_assessment {
+            guardrail.insert("inputAssessment".into(), json!({ guardrail_id: input }));
+        }
+        if !self.output_assessments.is_empty() {
+            guardrail.insert(
+                "outputAssessments".into(),
+                json!({ guardrail_id: self.output_assessments }),
+            );
+        }
+        json!({ "guardrail": guardrail })
+    }
+}
+
+/// Checks and renders a Converse request for `model`, naming bad fields as Converse does.
+fn prepare(model: &TextModel, request: &ConverseRequest) -> Result<Prepared, AwsError> {
+    let mapped = request.to_generate()?;
+    model
+        .prepare(&mapped.request)
+        .map_err(|e| mapped.names.error(e))
+}
 
 /// Runs the guardrail over `texts`; returns its ApplyGuardrail response.
 async fn check(
@@ -88,15 +117,15 @@ fn verdict(result: &Value) -> Verdict {
     }
 }
 
-/// Checks the request's input; `Some` answer when the guardrail blocks it.
+/// Checks `input`; `Some` answer when the guardrail blocks it.
 async fn check_input(
     app: &AppState,
     config: &GuardrailConfig,
-    request: &ConverseRequest,
+    input: Vec<String>,
     input_tokens: usize,
     outcome: &mut GuardrailOutcome,
 ) -> Result<Option<Completion>, AwsError> {
-    let input = check(app, config, ContentSource::Input, request.guarded_input()).await?;
+    let input = check(app, config, ContentSource::Input, input).await?;
     outcome.input_assessment = input["assessments"].get(0).cloned();
     Ok(match verdict(&input) {
         Verdict::Blocked(text) => Some(Completion {
@@ -111,26 +140,43 @@ async fn check_input(
     })
 }
 
-/// Generates a whole answer, under the request's guardrail if it has one.
+/// Generates a whole Converse answer, under the request's guardrail if it has one.
 pub async fn generate(
     app: &AppState,
     model: &TextModel,
     request: &ConverseRequest,
 ) -> Result<(Completion, GuardrailOutcome), AwsError> {
-    let prepared = request.prepare(model)?;
+    let prepared = prepare(model, request)?;
+    generate_prepared(
+        app,
+        model,
+        prepared,
+        request.guardrail_config.as_ref(),
+        request.guarded_input(),
+    )
+    .await
+}
+
+/// Generates a whole answer to `prepared`: with a guardrail, `input` is checked first (a block
+/// answers with its message and generates nothing) and the answer after (a block replaces it,
+/// a mask masks it; either way the stop reason is `guardrail_intervened`).
+pub async fn generate_prepared(
+    app: &AppState,
+    model: &TextModel,
+    prepared: Prepared,
+    config: Option<&GuardrailConfig>,
+    input: Vec<String>,
+) -> Result<(Completion, GuardrailOutcome), AwsError> {
     let mut outcome = GuardrailOutcome::default();
-    let Some(config) = &request.guardrail_config else {
-        return Ok((
-            converse::collect(converse::start(model, prepared)?).await?,
-            outcome,
-        ));
+    let Some(config) = config else {
+        return Ok((model.start(prepared)?.collect().await?, outcome));
     };
     if let Some(blocked) =
-        check_input(app, config, request, prepared.prompt.len(), &mut outcome).await?
+        check_input(app, config, input, prepared.prompt.len(), &mut outcome).await?
     {
         return Ok((blocked, outcome));
     }
-    let mut completion = converse::collect(converse::start(model, prepared)?).await?;
+    let mut completion = model.start(prepared)?.collect().await?;
     let output = check(
         app,
         config,
@@ -205,10 +251,16 @@ pub async fn stream(
         .guardrail_config
         .clone()
         .expect("a guarded stream has a guardrail");
-    let prepared = request.prepare(model)?;
+    let prepared = prepare(model, &request)?;
     let mut outcome = GuardrailOutcome::default();
-    if let Some(blocked) =
-        check_input(&app, &config, &request, prepared.prompt.len(), &mut outcome).await?
+    if let Some(blocked) = check_input(
+        &app,
+        &config,
+        request.guarded_input(),
+        prepared.prompt.len(),
+        &mut outcome,
+    )
+    .await?
     {
         let mut out = blocks.text(&blocked.text);
         out.extend(blocks.done(
@@ -223,7 +275,7 @@ pub async fn stream(
         return Ok(());
     }
     let input_tokens = prepared.prompt.len();
-    let events = converse::start(model, prepared)?;
+    let events = model.start(prepared)?.into_events();
     let guard = ChunkGuard {
         app,
         mode: config

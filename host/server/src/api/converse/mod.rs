@@ -5,6 +5,10 @@
 
 mod frames;
 mod guarded;
+mod wire;
+
+pub use guarded::{GuardrailOutcome, generate_prepared};
+pub use wire::{ConverseRequest, FieldNames, GuardrailConfig, GuardrailTrace, Latency, TierType};
 
 use std::time::Instant;
 
@@ -14,11 +18,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::stream::{eventstream_response, forward_events};
+use mantle_inference::GenerationEvent;
+
 use crate::error::AwsError;
 use crate::eventstream;
 use crate::extract::AwsJson;
-use crate::inference::converse::{self, ConverseRequest};
-use crate::inference::engine::GenerationEvent;
 use crate::state::AppState;
 use frames::BlockFrames;
 
@@ -32,7 +36,8 @@ pub async fn converse(
     let (completion, outcome) = guarded::generate(&app, &model, &request).await?;
     metrics::counter!("mantle_tokens_total", "model" => model.info.id.clone(), "direction" => "output")
         .increment(completion.output_tokens as u64);
-    let mut body = converse::converse_response(&completion, started);
+    let mut body = wire::converse_response(&completion, started.elapsed().as_millis() as u64);
+    request.echo(&mut body);
     if let Some(trace) = guarded::trace(request.guardrail_config.as_ref(), &outcome) {
         body["trace"] = trace;
     }
@@ -47,33 +52,39 @@ pub async fn converse_stream(
     let started = Instant::now();
     let model = app.models.text(&model_id)?.clone();
     let message_start = eventstream::event("messageStart", &json!({ "role": "assistant" }));
-    let mut blocks = BlockFrames::new(started);
+    let mut blocks = BlockFrames::new(started, &request);
     if request.guardrail_config.is_some() {
         let (frames, body) = eventstream_response();
         frames.send(message_start).ok();
         guarded::stream(app, &model, request, frames, blocks).await?;
         return Ok(body);
     }
-    let prepared = request.prepare(&model)?;
-    let events = converse::start(&model, prepared)?;
+    let mapped = request.to_generate()?;
+    let generation = model
+        .generate(&mapped.request)
+        .map_err(|e| mapped.names.error(e))?;
     let (frames, body) = eventstream_response();
     frames.send(message_start).ok();
-    tokio::spawn(forward_events(events, frames, move |event| match event {
-        GenerationEvent::Text(text) => blocks.text(&text),
-        event @ (GenerationEvent::ToolUseStart { .. }
-        | GenerationEvent::ToolUseDelta(_)
-        | GenerationEvent::ToolUseEnd { .. }) => blocks.tool_event(&event),
-        GenerationEvent::Done {
-            stop_reason,
-            input_tokens,
-            output_tokens,
-        } => blocks.done(stop_reason, input_tokens, output_tokens, None),
-        GenerationEvent::Failed(message) => {
-            vec![eventstream::exception(
-                "modelStreamErrorException",
-                &message,
-            )]
-        }
-    }));
+    tokio::spawn(forward_events(
+        generation.into_events(),
+        frames,
+        move |event| match event {
+            GenerationEvent::Text(text) => blocks.text(&text),
+            event @ (GenerationEvent::ToolUseStart { .. }
+            | GenerationEvent::ToolUseDelta(_)
+            | GenerationEvent::ToolUseEnd { .. }) => blocks.tool_event(&event),
+            GenerationEvent::Done {
+                stop_reason,
+                input_tokens,
+                output_tokens,
+            } => blocks.done(stop_reason, input_tokens, output_tokens, None),
+            GenerationEvent::Failed(message) => {
+                vec![eventstream::exception(
+                    "modelStreamErrorException",
+                    &message,
+                )]
+            }
+        },
+    ));
     Ok(body)
 }

@@ -15,10 +15,10 @@
 use std::sync::Arc;
 
 use mantle_models::constrain::{Grammar, SchemaError};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::AwsError;
+use crate::error::{Field, InferenceError};
+use crate::request::{ToolChoice, Tools};
 
 /// Opens a call in the model's output.
 pub const CALL_OPEN: &str = "<tool_call>";
@@ -65,26 +65,28 @@ pub enum OutputMode {
 }
 
 impl Tool {
-    /// A tool whose arguments follow `schema` (an object schema); errors name `name_field` or
-    /// the keyword under `schema_field`.
+    /// The tool at `index` of a request, whose arguments follow `schema` (an object schema).
     pub fn new(
-        name_field: &str,
-        schema_field: &str,
+        index: usize,
         name: &str,
         description: Option<String>,
         schema: &Value,
-    ) -> Result<Self, AwsError> {
-        check_tool_name(name_field, name)?;
+    ) -> Result<Self, InferenceError> {
+        check_tool_name(name)
+            .map_err(|c| InferenceError::field(Field::ToolName { tool: index }, c))?;
         let ty = schema.get("type");
         if !schema.is_object() || (ty.is_some() && ty != Some(&json!("object"))) {
-            return Err(AwsError::invalid_field(
-                &format!("{schema_field}.type"),
+            return Err(InferenceError::field(
+                Field::ToolSchema {
+                    tool: index,
+                    path: "type".into(),
+                },
                 "The top level schema type must be object",
             ));
         }
         let mut schema = schema.clone();
         schema["type"] = json!("object");
-        let grammar = compile_schema(schema_field, &schema)?;
+        let grammar = compile_schema(&schema, |path| Field::ToolSchema { tool: index, path })?;
         Ok(Self {
             name: name.to_owned(),
             description,
@@ -203,178 +205,117 @@ pub fn new_tool_use_id() -> String {
     format!("tooluse_{}", uuid::Uuid::new_v4().simple())
 }
 
-// ---- Bedrock's toolConfig ----
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolConfig {
-    #[serde(default)]
-    pub tools: Vec<ToolEntry>,
-    #[serde(default)]
-    pub tool_choice: Option<ToolChoice>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolEntry {
-    #[serde(default)]
-    pub tool_spec: Option<ToolSpec>,
-    #[serde(default)]
-    pub system_tool: Option<Value>,
-    #[serde(default)]
-    pub cache_point: Option<Value>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolSpec {
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub input_schema: ToolInputSchema,
-    /// Calls are always held to the schema here; the flag changes nothing.
-    #[serde(default)]
-    pub strict: Option<bool>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolInputSchema {
-    pub json: Value,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ToolChoice {
-    Auto(Value),
-    Any(Value),
-    Tool(SpecificTool),
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SpecificTool {
-    pub name: String,
-}
-
-/// A tool's name as Bedrock allows it: 1–64 of `[a-zA-Z0-9_-]`.
-pub fn check_tool_name(field: &str, name: &str) -> Result<(), AwsError> {
+/// A tool's name as Bedrock allows it: 1–64 of `[a-zA-Z0-9_-]`; the error is the constraint.
+pub fn check_tool_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() || name.len() > 64 {
-        return Err(AwsError::invalid_field(
-            field,
-            "Member must have length between 1 and 64",
-        ));
+        return Err("Member must have length between 1 and 64");
     }
     if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(AwsError::invalid_field(
-            field,
-            "Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+",
-        ));
+        return Err("Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+");
     }
     Ok(())
 }
 
-/// Compiles a tool's (or an output format's) schema; errors name the keyword under `field`.
-pub fn compile_schema(field: &str, schema: &Value) -> Result<Arc<Grammar>, AwsError> {
+/// Compiles a tool's (or an answer's) schema; an error names the keyword's path through
+/// `field`.
+pub fn compile_schema(
+    schema: &Value,
+    field: impl FnOnce(String) -> Field,
+) -> Result<Arc<Grammar>, InferenceError> {
     Grammar::from_schema(schema)
         .map(Arc::new)
-        .map_err(|SchemaError { path, message }| {
-            let field = if path.is_empty() {
-                field.to_owned()
-            } else {
-                format!("{field}.{path}")
-            };
-            AwsError::invalid_field(&field, message)
-        })
+        .map_err(|SchemaError { path, message }| InferenceError::field(field(path), message))
 }
 
-impl ToolConfig {
-    /// The tools and the output mode `toolChoice` asks for, checked.
-    pub fn compile(&self) -> Result<OutputMode, AwsError> {
-        let mut tools: Vec<Tool> = Vec::new();
-        for (i, entry) in self.tools.iter().enumerate() {
-            let field = format!("toolConfig.tools.{i}");
-            if entry.system_tool.is_some() {
-                return Err(AwsError::invalid_field(
-                    &format!("{field}.systemTool"),
-                    "system tools are not supported by this model",
-                ));
-            }
-            let Some(spec) = &entry.tool_spec else {
-                // A cache point marks a prompt-cache boundary; there is nothing to call.
-                continue;
-            };
-            let tool = Tool::new(
-                &format!("{field}.toolSpec.name"),
-                &format!("{field}.toolSpec.inputSchema.json"),
-                &spec.name,
-                spec.description.clone(),
-                &spec.input_schema.json,
-            )?;
-            if tools.iter().any(|t| t.name == tool.name) {
-                return Err(AwsError::invalid_field(
-                    &format!("{field}.toolSpec.name"),
-                    format!("the tool name `{}` is used twice", tool.name),
-                ));
-            }
-            tools.push(tool);
-        }
-        if tools.is_empty() {
-            return Err(AwsError::invalid_field(
-                "toolConfig.tools",
-                "Member must have length greater than or equal to 1",
+/// The tools of a request and what its tool choice asks of the answer, checked. `None`
+/// when the choice is [`ToolChoice::None`]: the tools are not offered to the model.
+pub fn compile_tools(tools: &Tools) -> Result<Option<OutputMode>, InferenceError> {
+    let mut compiled: Vec<Tool> = Vec::new();
+    for (index, spec) in tools.specs.iter().enumerate() {
+        let tool = Tool::new(
+            index,
+            &spec.name,
+            spec.description.clone(),
+            &spec.input_schema,
+        )?;
+        if compiled.iter().any(|t| t.name == tool.name) {
+            return Err(InferenceError::field(
+                Field::ToolName { tool: index },
+                format!("the tool name `{}` is used twice", tool.name),
             ));
         }
-        let set = Arc::new(ToolSet::new(tools));
-        Ok(match &self.tool_choice {
-            None | Some(ToolChoice::Auto(_)) => OutputMode::ToolsAuto(set),
-            Some(ToolChoice::Any(_)) => OutputMode::ToolsRequired(set),
-            Some(ToolChoice::Tool(SpecificTool { name })) => {
-                let index = set.index_of(name).ok_or_else(|| {
-                    AwsError::invalid_field(
-                        "toolConfig.toolChoice.tool.name",
-                        format!("`{name}` is not one of the tools in toolConfig.tools"),
-                    )
-                })?;
-                OutputMode::Tool(set, index)
-            }
-        })
+        compiled.push(tool);
     }
+    if compiled.is_empty() {
+        return Err(InferenceError::field(
+            Field::Tools,
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    let set = Arc::new(ToolSet::new(compiled));
+    Ok(Some(match &tools.choice {
+        ToolChoice::Auto => OutputMode::ToolsAuto(set),
+        ToolChoice::Any => OutputMode::ToolsRequired(set),
+        ToolChoice::Tool(name) => {
+            let index = set.index_of(name).ok_or_else(|| {
+                InferenceError::field(
+                    Field::ToolChoiceName,
+                    format!("`{name}` is not one of the request's tools"),
+                )
+            })?;
+            OutputMode::Tool(set, index)
+        }
+        // The tools are still checked: a request is valid or not whatever its choice.
+        ToolChoice::None => return Ok(None),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::ToolSpec;
 
-    fn config(value: Value) -> Result<OutputMode, AwsError> {
-        serde_json::from_value::<ToolConfig>(value)
-            .unwrap()
-            .compile()
+    fn tools(
+        specs: Vec<ToolSpec>,
+        choice: ToolChoice,
+    ) -> Result<Option<OutputMode>, InferenceError> {
+        compile_tools(&Tools { specs, choice })
     }
 
-    fn weather() -> Value {
-        json!({ "toolSpec": { "name": "get_weather", "description": "Weather now",
-            "inputSchema": { "json": { "type": "object",
-                "properties": { "city": { "type": "string" } }, "required": ["city"] } } } })
+    fn weather() -> ToolSpec {
+        ToolSpec {
+            name: "get_weather".into(),
+            description: Some("Weather now".into()),
+            input_schema: json!({ "type": "object",
+                "properties": { "city": { "type": "string" } }, "required": ["city"] }),
+        }
+    }
+
+    fn spec(name: &str, schema: Value) -> ToolSpec {
+        ToolSpec {
+            name: name.into(),
+            description: None,
+            input_schema: schema,
+        }
     }
 
     #[test]
     fn tool_choice_selects_the_mode() {
         assert!(matches!(
-            config(json!({ "tools": [weather()] })).unwrap(),
-            OutputMode::ToolsAuto(_)
+            tools(vec![weather()], ToolChoice::Auto).unwrap(),
+            Some(OutputMode::ToolsAuto(_))
         ));
         assert!(matches!(
-            config(json!({ "tools": [weather()], "toolChoice": { "any": {} } })).unwrap(),
-            OutputMode::ToolsRequired(_)
+            tools(vec![weather()], ToolChoice::Any).unwrap(),
+            Some(OutputMode::ToolsRequired(_))
         ));
-        let OutputMode::Tool(set, 0) = config(json!({
-            "tools": [weather()], "toolChoice": { "tool": { "name": "get_weather" } }
-        }))
-        .unwrap() else {
+        assert!(tools(vec![weather()], ToolChoice::None).unwrap().is_none());
+        let Some(OutputMode::Tool(set, 0)) =
+            tools(vec![weather()], ToolChoice::Tool("get_weather".into())).unwrap()
+        else {
             panic!("a forced tool")
         };
         assert_eq!(
@@ -384,35 +325,56 @@ mod tests {
     }
 
     #[test]
-    fn bad_configs_name_the_field() {
-        let message = |v: Value| config(v).unwrap_err().to_string();
-        assert!(message(json!({ "tools": [] })).contains("toolConfig.tools"));
-        assert!(
-            message(json!({ "tools": [weather()], "toolChoice": { "tool": { "name": "nope" } } }))
-                .contains("toolConfig.toolChoice.tool.name")
+    fn bad_tools_name_the_part() {
+        let field = |specs, choice| match tools(specs, choice).unwrap_err() {
+            InferenceError::InvalidField { field, .. } => field,
+            other => panic!("not a field error: {other}"),
+        };
+        assert_eq!(field(vec![], ToolChoice::Auto), Field::Tools);
+        assert_eq!(
+            field(vec![weather()], ToolChoice::Tool("nope".into())),
+            Field::ToolChoiceName
         );
-        assert!(
-            message(json!({ "tools": [{ "toolSpec": { "name": "bad name",
-                "inputSchema": { "json": { "type": "object" } } } }] }))
-            .contains("toolConfig.tools.0.toolSpec.name")
+        assert_eq!(
+            field(
+                vec![spec("bad name", json!({ "type": "object" }))],
+                ToolChoice::Auto
+            ),
+            Field::ToolName { tool: 0 }
         );
-        assert!(
-            message(json!({ "tools": [{ "toolSpec": { "name": "t",
-                "inputSchema": { "json": { "type": "string" } } } }] }))
-            .contains("toolConfig.tools.0.toolSpec.inputSchema.json.type")
+        assert_eq!(
+            field(
+                vec![weather(), spec("t", json!({ "type": "string" }))],
+                ToolChoice::Auto
+            ),
+            Field::ToolSchema {
+                tool: 1,
+                path: "type".into()
+            }
         );
-        assert!(
-            message(json!({ "tools": [{ "toolSpec": { "name": "t",
-                "inputSchema": { "json": { "type": "object",
-                    "properties": { "n": { "type": "int" } } } } } }] }))
-            .contains("toolConfig.tools.0.toolSpec.inputSchema.json.properties.n.type")
+        assert_eq!(
+            field(
+                vec![spec(
+                    "t",
+                    json!({ "type": "object", "properties": { "n": { "type": "int" } } })
+                )],
+                ToolChoice::Auto
+            ),
+            Field::ToolSchema {
+                tool: 0,
+                path: "properties.n.type".into()
+            }
         );
-        assert!(message(json!({ "tools": [weather(), weather()] })).contains("used twice"));
+        assert_eq!(
+            field(vec![weather(), weather()], ToolChoice::Any),
+            Field::ToolName { tool: 1 }
+        );
     }
 
     #[test]
     fn bare_calls_are_recognised_only_when_valid() {
-        let OutputMode::ToolsAuto(set) = config(json!({ "tools": [weather()] })).unwrap() else {
+        let Some(OutputMode::ToolsAuto(set)) = tools(vec![weather()], ToolChoice::Auto).unwrap()
+        else {
             panic!()
         };
         let (index, args) = set

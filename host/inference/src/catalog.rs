@@ -2,8 +2,7 @@
 //!
 //! The defaults are SmolLM2-135M-Instruct (text, GGUF) and all-MiniLM-L6-v2 (embeddings,
 //! safetensors), fetched by `cargo xtask setup` into `~/.cache/mantle/models`. A model whose
-//! files are missing is not served; asking for it is a ResourceNotFoundException that says how
-//! to install it.
+//! files are missing is not served (a warning at start says how to install it).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,16 +10,29 @@ use std::sync::Arc;
 
 use mantle_models::{BertEmbedder, LlamaModel};
 
-use super::engine::Engine;
-use crate::error::AwsError;
+use crate::engine::Engine;
+use crate::error::InferenceError;
 
 pub const SMOLLM2_ID: &str = "hf.smollm2-135m-instruct-v1:0";
 pub const MINILM_ID: &str = "hf.all-minilm-l6-v2-v1:0";
 
-/// Sequences that decode together in one forward pass.
-const MAX_ACTIVE_SEQUENCES: usize = 8;
-/// Requests that may wait behind them before the server answers ThrottlingException.
-const QUEUE_CAPACITY: usize = 64;
+/// How much one text model's engine takes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineLimits {
+    /// Sequences that decode together in one forward pass.
+    pub max_active: usize,
+    /// Requests that may wait behind them before a submission is refused as busy.
+    pub queue_capacity: usize,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        Self {
+            max_active: 8,
+            queue_capacity: 64,
+        }
+    }
+}
 
 /// What kind of model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,10 +117,19 @@ impl Catalog {
         catalog
     }
 
-    /// Loads a Llama-family GGUF and starts its engine.
+    /// Loads a Llama-family GGUF and starts its engine with the default batch and queue sizes.
     pub fn add_text(&mut self, info: ModelInfo) -> Result<(), mantle_models::ModelError> {
+        self.add_text_with(info, EngineLimits::default())
+    }
+
+    /// Loads a Llama-family GGUF and starts its engine with `limits`.
+    pub fn add_text_with(
+        &mut self,
+        info: ModelInfo,
+        limits: EngineLimits,
+    ) -> Result<(), mantle_models::ModelError> {
         let model = Arc::new(LlamaModel::load(&info.path)?);
-        let engine = Engine::start(model.clone(), MAX_ACTIVE_SEQUENCES, QUEUE_CAPACITY);
+        let engine = Engine::start(model.clone(), limits.max_active, limits.queue_capacity);
         tracing::info!(model = %info.id, "text model loaded");
         self.models.insert(
             info.id.clone(),
@@ -138,29 +159,38 @@ impl Catalog {
 
     /// The model for an id or a foundation-model ARN
     /// (`arn:aws:bedrock:<region>::foundation-model/<id>`).
-    pub fn resolve(&self, model_id: &str) -> Result<&Served, AwsError> {
+    pub fn resolve(&self, model_id: &str) -> Result<&Served, InferenceError> {
         let id = match model_id.split_once(":foundation-model/") {
             Some((prefix, id)) if prefix.starts_with("arn:aws") => id,
             _ => model_id,
         };
-        self.models.get(id).ok_or_else(|| {
-            AwsError::not_found(format!(
-                "Model {model_id} is not served here. Served models: {}.",
-                if self.models.is_empty() {
-                    "none (run `cargo xtask setup` to install the defaults)".to_owned()
-                } else {
-                    self.models.keys().cloned().collect::<Vec<_>>().join(", ")
-                }
-            ))
-        })
+        self.models
+            .get(id)
+            .ok_or_else(|| InferenceError::UnknownModel {
+                model_id: model_id.to_owned(),
+                served: self.models.keys().cloned().collect(),
+            })
     }
 
-    pub fn text(&self, model_id: &str) -> Result<&TextModel, AwsError> {
+    /// The text model for an id; an embedding model's id is a [`InferenceError::WrongKind`].
+    pub fn text(&self, model_id: &str) -> Result<&TextModel, InferenceError> {
         match self.resolve(model_id)? {
             Served::Text(model) => Ok(model),
-            Served::Embedding(_) => Err(AwsError::validation(format!(
-                "Model {model_id} is an embedding model; it does not support this operation."
-            ))),
+            Served::Embedding(_) => Err(InferenceError::WrongKind {
+                model_id: model_id.to_owned(),
+                actual: ModelKind::Embedding,
+            }),
+        }
+    }
+
+    /// The embedding model for an id; a text model's id is a [`InferenceError::WrongKind`].
+    pub fn embedding(&self, model_id: &str) -> Result<&EmbeddingModel, InferenceError> {
+        match self.resolve(model_id)? {
+            Served::Embedding(model) => Ok(model),
+            Served::Text(_) => Err(InferenceError::WrongKind {
+                model_id: model_id.to_owned(),
+                actual: ModelKind::Text,
+            }),
         }
     }
 }

@@ -6,7 +6,9 @@
 //! step for all of them. Sequences join and leave between steps. A client that goes away
 //! (its receiver dropped) is noticed at the next step and its sequence freed.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 
 use mantle_models::constrain::{JsonMatcher, TokenConstraint};
@@ -15,7 +17,7 @@ use mantle_models::{KvCache, LlamaModel, Sampler, SamplingParams, TextStream};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::tools::{self, OutputMode, ToolSet};
+use crate::tools::{self, OutputMode, ToolSet};
 
 /// What one generation asks for.
 #[derive(Debug, Clone)]
@@ -102,6 +104,26 @@ struct Job {
 pub struct Engine {
     queue: SyncSender<Job>,
     capacity: usize,
+    load: Arc<Load>,
+}
+
+/// What the scheduler holds now, kept by the scheduler and read by anyone.
+#[derive(Debug, Default)]
+struct Load {
+    waiting: AtomicUsize,
+    active: AtomicUsize,
+    steps: AtomicU64,
+}
+
+/// How busy an engine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineLoad {
+    /// Sequences decoding now.
+    pub active: usize,
+    /// Requests queued behind them.
+    pub waiting: usize,
+    /// Forward passes run since the engine started.
+    pub steps: u64,
 }
 
 impl std::fmt::Debug for Job {
@@ -117,13 +139,25 @@ impl Engine {
     /// and at most `queue_capacity` wait behind them.
     pub fn start(model: Arc<LlamaModel>, max_active: usize, queue_capacity: usize) -> Self {
         let (queue, jobs) = mpsc::sync_channel(queue_capacity);
+        let load = Arc::new(Load::default());
+        let scheduler = Scheduler::new(model, max_active, load.clone());
         std::thread::Builder::new()
             .name("mantle-engine".into())
-            .spawn(move || Scheduler::new(model, max_active).run(jobs))
+            .spawn(move || scheduler.run(jobs))
             .expect("the engine thread starts");
         Self {
             queue,
             capacity: queue_capacity,
+            load,
+        }
+    }
+
+    /// How many sequences are decoding and waiting now.
+    pub fn load(&self) -> EngineLoad {
+        EngineLoad {
+            active: self.load.active.load(Ordering::Relaxed),
+            waiting: self.load.waiting.load(Ordering::Relaxed),
+            steps: self.load.steps.load(Ordering::Relaxed),
         }
     }
 
@@ -139,9 +173,14 @@ impl Engine {
             params,
             events,
         };
-        self.queue.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => SubmitError::QueueFull(self.capacity),
-            TrySendError::Disconnected(_) => SubmitError::Stopped,
+        // Counted before sending, so the scheduler never takes a job it has not seen counted.
+        self.load.waiting.fetch_add(1, Ordering::Relaxed);
+        self.queue.try_send(job).map_err(|e| {
+            self.load.waiting.fetch_sub(1, Ordering::Relaxed);
+            match e {
+                TrySendError::Full(_) => SubmitError::QueueFull(self.capacity),
+                TrySendError::Disconnected(_) => SubmitError::Stopped,
+            }
         })
     }
 }
@@ -198,6 +237,7 @@ struct Sequence {
 
 struct Scheduler {
     model: Arc<LlamaModel>,
+    load: Arc<Load>,
     max_active: usize,
     eos: Vec<u32>,
     constraint: TokenConstraint,
@@ -206,7 +246,7 @@ struct Scheduler {
 }
 
 impl Scheduler {
-    fn new(model: Arc<LlamaModel>, max_active: usize) -> Self {
+    fn new(model: Arc<LlamaModel>, max_active: usize, load: Arc<Load>) -> Self {
         let tokenizer = model.tokenizer();
         let mut eos: Vec<u32> = tokenizer.eos_token_id().into_iter().collect();
         for token in ["<|im_end|>", "<|endoftext|>", "<|eot_id|>"] {
@@ -226,36 +266,61 @@ impl Scheduler {
             constraint: TokenConstraint::new(tokenizer.token_bytes()),
             separator,
             model,
+            load,
             max_active: max_active.max(1),
             eos,
         }
     }
 
+    /// Serves until every [`Engine`] handle is gone. A panic anywhere in a step fails the
+    /// sequences it touched and the scheduler goes on serving the rest.
     fn run(self, jobs: Receiver<Job>) {
         let mut active: Vec<Sequence> = Vec::new();
         loop {
             if active.is_empty() {
                 match jobs.recv() {
-                    Ok(job) => active.push(self.admit(job)),
+                    Ok(job) => self.admit_into(&mut active, job),
                     Err(_) => return,
                 }
             }
             while active.len() < self.max_active {
                 match jobs.try_recv() {
-                    Ok(job) => active.push(self.admit(job)),
+                    Ok(job) => self.admit_into(&mut active, job),
                     Err(_) => break,
                 }
             }
             active.retain(|seq| !seq.job.events.is_closed());
+            self.load.active.store(active.len(), Ordering::Relaxed);
+            metrics::gauge!("mantle_engine_active_sequences").set(active.len() as f64);
             if active.is_empty() {
                 continue;
             }
-            metrics::gauge!("mantle_engine_active_sequences").set(active.len() as f64);
-            self.step(&mut active);
+            if catch_unwind(AssertUnwindSafe(|| self.step(&mut active))).is_err() {
+                // A step that panicked outside the per-sequence guards leaves every sequence
+                // in an unknown state (a KV cache half-written): all of them fail.
+                fail_all(&mut active, "the model's engine failed while generating");
+            }
+            self.load.active.store(active.len(), Ordering::Relaxed);
+        }
+    }
+
+    /// Starts `job`; a panic while setting it up fails that job only.
+    fn admit_into(&self, active: &mut Vec<Sequence>, job: Job) {
+        self.load.waiting.fetch_sub(1, Ordering::Relaxed);
+        let events = job.events.clone();
+        match catch_unwind(AssertUnwindSafe(|| self.admit(job))) {
+            Ok(seq) => active.push(seq),
+            Err(_) => {
+                tracing::error!("a generation failed to start");
+                let _ = events.send(GenerationEvent::Failed(
+                    "the model's engine failed to start this generation".into(),
+                ));
+            }
         }
     }
 
     fn admit(&self, job: Job) -> Sequence {
+        fail::fail_point!("engine::admit");
         let sampler = Sampler::new(job.params.sampling.clone());
         let phase = match &job.params.output {
             OutputMode::Text => Phase::Text { tools: None },
@@ -320,6 +385,7 @@ impl Scheduler {
 
     /// One forward pass over every active sequence, then one sampled token for each.
     fn step(&self, active: &mut Vec<Sequence>) {
+        fail::fail_point!("engine::step");
         let outcome = {
             let mut inputs: Vec<SeqInput<'_>> = active
                 .iter_mut()
@@ -328,9 +394,7 @@ impl Scheduler {
                     cache: &mut seq.cache,
                 })
                 .collect();
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.model.forward_batch(&mut inputs)
-            }))
+            catch_unwind(AssertUnwindSafe(|| self.model.forward_batch(&mut inputs)))
         };
         let logits = match outcome {
             Ok(Ok(logits)) => logits,
@@ -339,7 +403,12 @@ impl Scheduler {
         };
         let mut finished = Vec::new();
         for (index, (seq, logits)) in active.iter_mut().zip(logits).enumerate() {
-            let stop = match self.advance(seq, &logits) {
+            let advanced = catch_unwind(AssertUnwindSafe(|| self.advance(seq, &logits)))
+                .unwrap_or_else(|_| {
+                    tracing::error!("a generation failed while choosing its next token");
+                    Err("the model's engine failed while generating".into())
+                });
+            let stop = match advanced {
                 Ok(stop) => stop,
                 Err(message) => {
                     let _ = seq.job.events.send(GenerationEvent::Failed(message));
@@ -362,11 +431,13 @@ impl Scheduler {
         for index in finished.into_iter().rev() {
             active.swap_remove(index);
         }
+        self.load.steps.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("mantle_engine_steps_total").increment(1);
     }
 
     /// Picks and records `seq`'s next token; `Some` when the sequence is done.
     fn advance(&self, seq: &mut Sequence, logits: &[f32]) -> Result<Option<StopReason>, String> {
+        failpoint_for_prompt(seq.job.prompt.len());
         let next = self.choose(seq, logits).map_err(str::to_owned)?;
         seq.pending.clear();
         if self.eos.contains(&next) {
@@ -479,6 +550,16 @@ impl Scheduler {
         };
         Ok(None)
     }
+}
+
+/// Tests provoke a panic in one sequence's step with the failpoint `engine::advance` set to
+/// `return(<prompt length>)`; a no-op unless the `fail` crate's `failpoints` feature is on.
+fn failpoint_for_prompt(prompt_tokens: usize) {
+    fail::fail_point!("engine::advance", |arg: Option<String>| {
+        if arg.and_then(|n| n.parse::<usize>().ok()) == Some(prompt_tokens) {
+            panic!("failpoint engine::advance");
+        }
+    });
 }
 
 fn fail_all(active: &mut Vec<Sequence>, message: &str) {
