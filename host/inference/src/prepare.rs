@@ -53,6 +53,16 @@ impl TextModel {
         Ok(self.prepare(request)?.prompt.len())
     }
 
+    /// The tokens of `text` as this model reads it, however long (a chunker sizing its
+    /// chunks, say); [`TextModel::count_tokens`] counts a whole request.
+    pub fn count_text_tokens(&self, text: &str) -> Result<usize, InferenceError> {
+        self.model
+            .tokenizer()
+            .encode(text)
+            .map(|ids| ids.len())
+            .map_err(|e| InferenceError::ModelFailed(format!("tokenizer failed: {e}")))
+    }
+
     /// Renders `messages` with the model's chat template, then `answer_prefix` as the start
     /// of the assistant's answer, and tokenizes the result.
     fn render(
