@@ -560,6 +560,8 @@ fn failpoint_for_prompt(prompt_tokens: usize) {
             panic!("failpoint engine::advance");
         }
     });
+    // Read only by the failpoint, which release builds compile out.
+    let _ = prompt_tokens;
 }
 
 fn fail_all(active: &mut Vec<Sequence>, message: &str) {
