@@ -266,9 +266,8 @@ fn tools(request: &ChatRequest) -> Result<Option<Tools>, AwsError> {
         Some(ToolChoiceIn::Function { function }) => ToolChoice::Tool(function.name.clone()),
     };
     if specs.is_empty() {
-        return match choice {
-            ToolChoice::None | ToolChoice::Auto if request.tool_choice.is_none() => Ok(None),
-            ToolChoice::None => Ok(None),
+        return match (&request.tool_choice, choice) {
+            (None, _) | (_, ToolChoice::None) => Ok(None),
             _ => Err(needs_tools()),
         };
     }
