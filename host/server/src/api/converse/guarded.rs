@@ -13,20 +13,19 @@
 //! does not mask.
 
 use bytes::Bytes;
-use serde_json::Value;
+use mantle_guardrails::{
+    ApplyInput, ApplyOutcome, ContentSource, GuardrailAssessment, GuardrailError, OutputScope,
+    Verdict,
+};
+use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::frames::BlockFrames;
-use crate::api::blocking;
 use crate::error::AwsError;
 use crate::eventstream;
-use crate::guardrails::apply::{
-    self, ApplyGuardrailRequest, ContentBlock, ContentSource, OutputScope, TextContent,
-};
 use crate::inference::catalog::TextModel;
 use crate::inference::converse::{
-    self, Completion, ConverseRequest, GuardrailConfig, GuardrailOutcome, GuardrailTrace,
-    StreamProcessingMode,
+    self, Completion, ConverseRequest, GuardrailConfig, GuardrailTrace, StreamProcessingMode,
 };
 use crate::inference::engine::{GenerationEvent, StopReason};
 use crate::state::AppState;
@@ -36,55 +35,61 @@ const CHUNK_MIN: usize = 120;
 /// …or at the last space before this many.
 const CHUNK_MAX: usize = 480;
 
-/// Runs the guardrail over `texts`; returns its ApplyGuardrail response.
+/// Runs the guardrail over `texts`, as ApplyGuardrail with every finding listed.
 async fn check(
     app: &AppState,
     config: &GuardrailConfig,
     source: ContentSource,
     texts: Vec<String>,
-) -> Result<Value, AwsError> {
-    let guardrails = app.guardrails.clone();
-    let (id, version) = (
-        config.guardrail_identifier.clone(),
-        config.guardrail_version.clone(),
-    );
-    let request = ApplyGuardrailRequest {
-        source,
-        content: texts
-            .into_iter()
-            .map(|text| {
-                ContentBlock::Text(TextContent {
-                    text,
-                    qualifiers: Vec::new(),
-                })
-            })
-            .collect(),
+) -> Result<ApplyOutcome, AwsError> {
+    let id = config
+        .guardrail_identifier
+        .parse()
+        .map_err(in_guardrail_config)?;
+    let version = config
+        .guardrail_version
+        .parse()
+        .map_err(in_guardrail_config)?;
+    let input = ApplyInput {
         output_scope: Some(OutputScope::Full),
+        ..ApplyInput::texts(source, texts)
     };
-    blocking(move || guardrails.apply(&id, &version, &request)).await
+    Ok(app.guardrails.apply(&id, version, &input).await?)
 }
 
-/// What a check made of some text.
-enum Verdict {
-    Pass,
-    /// The text with its findings masked.
-    Masked(String),
-    /// The guardrail's blocked message.
-    Blocked(String),
-}
-
-fn verdict(result: &Value) -> Verdict {
-    if result["action"] != "GUARDRAIL_INTERVENED" {
-        return Verdict::Pass;
+/// A bad identifier or version is a field of the request's `guardrailConfig`.
+fn in_guardrail_config(error: GuardrailError) -> AwsError {
+    match error {
+        GuardrailError::Validation {
+            field: Some(field),
+            message,
+        } => AwsError::invalid_field(&format!("guardrailConfig.{field}"), message),
+        other => other.into(),
     }
-    let text = result["outputs"][0]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    if result["actionReason"] == apply::BLOCKED {
-        Verdict::Blocked(text)
-    } else {
-        Verdict::Masked(text)
+}
+
+/// What the guardrail made of a Converse call: its assessments, for the trace.
+#[derive(Debug, Default)]
+pub struct Assessments {
+    input: Option<GuardrailAssessment>,
+    /// One per checked chunk (a stream is checked in chunks).
+    outputs: Vec<GuardrailAssessment>,
+}
+
+impl Assessments {
+    /// Bedrock's `trace.guardrail` for this call.
+    fn trace(&self, guardrail_id: &str) -> Value {
+        let mut guardrail = serde_json::Map::new();
+        if let Some(input) = &self.input {
+            guardrail.insert("inputAssessment".into(), json!({ guardrail_id: input }));
+        }
+        if !self.outputs.is_empty() {
+            guardrail.insert(
+                "outputAssessments".into(),
+                json!({ guardrail_id: self.outputs }),
+            );
+        }
+        json!({ "guardrail": guardrail })
     }
 }
 
@@ -94,11 +99,11 @@ async fn check_input(
     config: &GuardrailConfig,
     request: &ConverseRequest,
     input_tokens: usize,
-    outcome: &mut GuardrailOutcome,
+    assessments: &mut Assessments,
 ) -> Result<Option<Completion>, AwsError> {
     let input = check(app, config, ContentSource::Input, request.guarded_input()).await?;
-    outcome.input_assessment = input["assessments"].get(0).cloned();
-    Ok(match verdict(&input) {
+    assessments.input = Some(input.assessment);
+    Ok(match input.verdict {
         Verdict::Blocked(text) => Some(Completion {
             text,
             tool_use: None,
@@ -116,9 +121,9 @@ pub async fn generate(
     app: &AppState,
     model: &TextModel,
     request: &ConverseRequest,
-) -> Result<(Completion, GuardrailOutcome), AwsError> {
+) -> Result<(Completion, Assessments), AwsError> {
     let prepared = request.prepare(model)?;
-    let mut outcome = GuardrailOutcome::default();
+    let mut outcome = Assessments::default();
     let Some(config) = &request.guardrail_config else {
         return Ok((
             converse::collect(converse::start(model, prepared)?).await?,
@@ -138,13 +143,11 @@ pub async fn generate(
         vec![completion.text.clone()],
     )
     .await?;
-    outcome
-        .output_assessments
-        .extend(output["assessments"].get(0).cloned());
-    match verdict(&output) {
+    outcome.outputs.push(output.assessment);
+    match output.verdict {
         Verdict::Pass => {}
-        Verdict::Masked(text) => {
-            completion.text = text;
+        Verdict::Masked(texts) => {
+            completion.text = texts.concat();
             completion.stop_reason = StopReason::GuardrailIntervened;
         }
         Verdict::Blocked(text) => {
@@ -157,7 +160,7 @@ pub async fn generate(
 }
 
 /// Bedrock's `trace` for this call, when asked for.
-pub fn trace(config: Option<&GuardrailConfig>, outcome: &GuardrailOutcome) -> Option<Value> {
+pub fn trace(config: Option<&GuardrailConfig>, outcome: &Assessments) -> Option<Value> {
     let config = config?;
     match config.trace {
         Some(GuardrailTrace::Enabled | GuardrailTrace::EnabledFull) => {
@@ -206,7 +209,7 @@ pub async fn stream(
         .clone()
         .expect("a guarded stream has a guardrail");
     let prepared = request.prepare(model)?;
-    let mut outcome = GuardrailOutcome::default();
+    let mut outcome = Assessments::default();
     if let Some(blocked) =
         check_input(&app, &config, &request, prepared.prompt.len(), &mut outcome).await?
     {
@@ -245,7 +248,7 @@ struct ChunkGuard {
     app: AppState,
     config: GuardrailConfig,
     mode: StreamProcessingMode,
-    outcome: GuardrailOutcome,
+    outcome: Assessments,
     /// Text generated and not yet checked.
     pending: String,
     /// A block stopped the answer.
@@ -388,16 +391,14 @@ impl ChunkGuard {
             vec![chunk.clone()],
         )
         .await?;
-        self.outcome
-            .output_assessments
-            .extend(result["assessments"].get(0).cloned());
+        self.outcome.outputs.push(result.assessment);
         let sync = self.mode == StreamProcessingMode::Sync;
-        Ok(match verdict(&result) {
+        Ok(match result.verdict {
             Verdict::Pass if sync => blocks.text(&chunk),
             Verdict::Pass => Vec::new(),
             Verdict::Masked(masked) if sync => {
                 self.masked = true;
-                blocks.text(&masked)
+                blocks.text(&masked.concat())
             }
             Verdict::Masked(_) => Vec::new(),
             Verdict::Blocked(message) => {
