@@ -459,7 +459,9 @@ pub(crate) fn respond(
         Verdict::Pass
     };
 
-    let chars = |block: &TextBlock| block.text.chars().count() as u64;
+    fn chars(block: &TextBlock) -> u64 {
+        block.text.chars().count() as u64
+    }
     let guarded: Vec<&TextBlock> = request.content.iter().filter(|b| is_guarded(b)).collect();
     let units: u64 = guarded
         .iter()
@@ -480,7 +482,7 @@ pub(crate) fn respond(
     };
     let coverage = GuardrailCoverage {
         text_characters: TextCharacters {
-            guarded: guarded.iter().map(|b| chars(b)).sum(),
+            guarded: guarded.iter().copied().map(chars).sum(),
             total: request.content.iter().map(chars).sum(),
         },
     };

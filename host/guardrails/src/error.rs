@@ -8,7 +8,7 @@ use mantle_plugins::CallError;
 pub enum GuardrailError {
     /// The caller's input is wrong; `field` is its wire path (`wordPolicyConfig.wordsConfig.0.text`)
     /// when one field is to blame, and `message` the constraint it breaks.
-    #[error("{}", match field { Some(field) => format!("{field}: {message}"), None => message.clone() })]
+    #[error("{}", validation_message(.field.as_deref(), .message))]
     Validation {
         field: Option<String>,
         message: String,
@@ -60,5 +60,12 @@ impl GuardrailError {
                 message: other.to_string(),
             },
         }
+    }
+}
+
+fn validation_message(field: Option<&str>, message: &str) -> String {
+    match field {
+        Some(field) => format!("{field}: {message}"),
+        None => message.to_owned(),
     }
 }

@@ -12,7 +12,6 @@ use crate::apply::{
     respond,
 };
 use crate::config::Policies;
-use crate::ids::parse_number;
 use crate::input::{CreateVersionInput, GuardrailInput, ListInput};
 use crate::output::{
     ContentPolicy, ContextualGroundingPolicy, CreatedGuardrail, CreatedVersion, CustomPoliciesSet,
@@ -143,7 +142,7 @@ impl Guardrails {
             .records
             .all()?
             .iter()
-            .any(|(id, r)| except.is_none_or(|e| e.as_str() != id) && r.draft.name == name);
+            .any(|(id, r)| except.is_none_or(|e| e.as_str() != id.as_str()) && r.draft.name == name);
         if taken {
             return Err(GuardrailError::Conflict(format!(
                 "A guardrail named {name} already exists."
@@ -353,8 +352,10 @@ impl Guardrails {
                 }
             }
             Some(GuardrailVersion::Draft) => {
-                // As Bedrock: the version to delete must be a number.
-                parse_number("DRAFT")?;
+                return Err(GuardrailError::invalid(
+                    "guardrailVersion",
+                    "Member must satisfy regular expression pattern: [1-9][0-9]{0,7} (a DRAFT is deleted with its guardrail)",
+                ));
             }
             Some(GuardrailVersion::Number(number)) => {
                 self.records.update(id.as_str(), |record| {

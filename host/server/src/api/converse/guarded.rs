@@ -14,8 +14,8 @@
 
 use bytes::Bytes;
 use mantle_guardrails::{
-    ApplyInput, ApplyOutcome, ContentSource, GuardrailAssessment, GuardrailError, OutputScope,
-    Verdict,
+    ApplyInput, ApplyOutcome, ContentSource, GuardrailAssessment, GuardrailError, GuardrailId,
+    GuardrailVersion, OutputScope, Verdict,
 };
 use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -44,11 +44,11 @@ async fn check(
 ) -> Result<ApplyOutcome, AwsError> {
     let id = config
         .guardrail_identifier
-        .parse()
+        .parse::<GuardrailId>()
         .map_err(in_guardrail_config)?;
     let version = config
         .guardrail_version
-        .parse()
+        .parse::<GuardrailVersion>()
         .map_err(in_guardrail_config)?;
     let input = ApplyInput {
         output_scope: Some(OutputScope::Full),
