@@ -373,9 +373,19 @@ fn a_bad_path_parameter_is_a_validation_exception_naming_it() {
     let id = app.create(guardrail("router-paths"));
     let body = json!({"source": "INPUT", "content": [{"text": {"text": "x"}}]});
     for (method, path, body, needle) in [
-        ("GET", "/guardrails/Not_An_Id".to_owned(), None, "guardrailIdentifier"),
+        (
+            "GET",
+            "/guardrails/Not_An_Id".to_owned(),
+            None,
+            "guardrailIdentifier",
+        ),
         // Percent-decodes to bytes that are not UTF-8.
-        ("DELETE", "/guardrails/%FF%FE".to_owned(), None, "guardrailIdentifier"),
+        (
+            "DELETE",
+            "/guardrails/%FF%FE".to_owned(),
+            None,
+            "guardrailIdentifier",
+        ),
         (
             "POST",
             format!("/guardrail/{id}/version/0/apply"),
@@ -429,7 +439,12 @@ fn metrics_label_each_request_with_the_operation_named_on_its_route() {
 
     let (status, headers, text) = app.send("GET", "/metrics", None);
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = String::from_utf8(text.to_vec()).unwrap();
     for series in [
         r#"mantle_requests_total{operation="CreateGuardrail",status="202"}"#,

@@ -463,10 +463,7 @@ pub(crate) fn respond(
         block.text.chars().count() as u64
     }
     let guarded: Vec<&TextBlock> = request.content.iter().filter(|b| is_guarded(b)).collect();
-    let units: u64 = guarded
-        .iter()
-        .map(|b| chars(b).div_ceil(1000).max(1))
-        .sum();
+    let units: u64 = guarded.iter().map(|b| chars(b).div_ceil(1000).max(1)).sum();
     let units_for = |kind: UsageKind| {
         if results.iter().any(|r| r.usage == kind) {
             units
@@ -679,7 +676,8 @@ fn assess(
             },
         ),
         topic_policy: (!topics.is_empty()).then_some(TopicPolicyAssessment { topics }),
-        content_policy: (!content.is_empty()).then_some(ContentPolicyAssessment { filters: content }),
+        content_policy: (!content.is_empty())
+            .then_some(ContentPolicyAssessment { filters: content }),
         contextual_grounding_policy: (!grounding.is_empty())
             .then_some(ContextualGroundingPolicyAssessment { filters: grounding }),
         invocation_metrics,
@@ -777,8 +775,7 @@ mod tests {
             "BLOCKED"
         );
         assert_eq!(
-            wire["assessments"][0]["invocationMetrics"]["guardrailCoverage"]["textCharacters"]
-                ["guarded"],
+            wire["assessments"][0]["invocationMetrics"]["guardrailCoverage"]["textCharacters"]["guarded"],
             11
         );
     }

@@ -33,7 +33,9 @@ mod output;
 mod record;
 mod service;
 
-pub use apply::{ApplyInput, ApplyOutcome, ContentSource, GuardrailAssessment, OutputScope, Verdict};
+pub use apply::{
+    ApplyInput, ApplyOutcome, ContentSource, GuardrailAssessment, OutputScope, Verdict,
+};
 pub use error::GuardrailError;
 pub use ids::{GuardrailId, GuardrailVersion};
 pub use input::{CreateVersionInput, GuardrailInput, ListInput};

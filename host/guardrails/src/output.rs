@@ -75,10 +75,7 @@ pub struct GuardrailDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<String>,
     /// Not a Bedrock field (SDKs ignore it): the team plugins attached through Mantle's admin API.
-    #[serde(
-        rename = "mantleCustomPolicies",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "mantleCustomPolicies", skip_serializing_if = "Vec::is_empty")]
     pub custom_policies: Vec<CustomPolicy>,
 }
 

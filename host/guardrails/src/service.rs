@@ -137,12 +137,14 @@ impl Guardrails {
         }
     }
 
-    fn check_name_free(&self, name: &str, except: Option<&GuardrailId>) -> Result<(), GuardrailError> {
-        let taken = self
-            .records
-            .all()?
-            .iter()
-            .any(|(id, r)| except.is_none_or(|e| e.as_str() != id.as_str()) && r.draft.name == name);
+    fn check_name_free(
+        &self,
+        name: &str,
+        except: Option<&GuardrailId>,
+    ) -> Result<(), GuardrailError> {
+        let taken = self.records.all()?.iter().any(|(id, r)| {
+            except.is_none_or(|e| e.as_str() != id.as_str()) && r.draft.name == name
+        });
         if taken {
             return Err(GuardrailError::Conflict(format!(
                 "A guardrail named {name} already exists."
@@ -469,7 +471,11 @@ impl Guardrails {
 
     /// Runs one policy plugin: the one place a plugin is called. The call blocks today, so it
     /// runs off the async workers (a plugin may use its whole time budget).
-    async fn run_policy(&self, spec: &str, request: AssessRequest) -> Result<Assessment, CallError> {
+    async fn run_policy(
+        &self,
+        spec: &str,
+        request: AssessRequest,
+    ) -> Result<Assessment, CallError> {
         let plugin: Arc<LoadedPlugin> = self.registry.resolve(spec)?;
         let id = plugin.id().to_owned();
         tokio::task::spawn_blocking(move || plugin.assess(&request))

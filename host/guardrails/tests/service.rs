@@ -146,7 +146,10 @@ async fn apply_masks_blocks_and_passes_with_the_builtin_plugins() {
         .apply(
             &id,
             draft,
-            &text(ContentSource::Input, "Mail bob@example.com about TICKET-1234."),
+            &text(
+                ContentSource::Input,
+                "Mail bob@example.com about TICKET-1234.",
+            ),
         )
         .await
         .unwrap();
@@ -162,7 +165,10 @@ async fn apply_masks_blocks_and_passes_with_the_builtin_plugins() {
     assert!(masked.assessment.word_policy.is_none());
     let usage = &masked.assessment.invocation_metrics.usage;
     assert_eq!(
-        (usage.word_policy_units, usage.sensitive_information_policy_units),
+        (
+            usage.word_policy_units,
+            usage.sensitive_information_policy_units
+        ),
         (1, 1)
     );
 
@@ -191,12 +197,20 @@ async fn apply_masks_blocks_and_passes_with_the_builtin_plugins() {
 
     let clean = f
         .guardrails
-        .apply(&id, draft, &text(ContentSource::Input, "a@b.io wrote hello"))
+        .apply(
+            &id,
+            draft,
+            &text(ContentSource::Input, "a@b.io wrote hello"),
+        )
         .await;
     assert!(matches!(clean.unwrap().verdict, Verdict::Masked(_)));
     let pass = f
         .guardrails
-        .apply(&id, draft, &text(ContentSource::Input, "What a lovely day."))
+        .apply(
+            &id,
+            draft,
+            &text(ContentSource::Input, "What a lovely day."),
+        )
         .await
         .unwrap();
     assert_eq!(pass.verdict, Verdict::Pass);
@@ -231,7 +245,11 @@ async fn output_scope_full_lists_findings_that_did_not_act() {
         .await
         .unwrap();
     assert_eq!(full.verdict, Verdict::Pass);
-    let pii = full.assessment.sensitive_information_policy.unwrap().pii_entities;
+    let pii = full
+        .assessment
+        .sensitive_information_policy
+        .unwrap()
+        .pii_entities;
     assert_eq!(pii[0].action, PolicyAction::None);
     // No PII entities configured beyond EMAIL-as-NONE still bills the PII policy.
     assert_eq!(
@@ -348,7 +366,10 @@ async fn names_are_unique_and_missing_guardrails_are_not_found() {
         .create(input(guardrail("taken")))
         .await
         .unwrap_err();
-    assert!(matches!(&error, GuardrailError::Conflict(m) if m.contains("taken")), "{error}");
+    assert!(
+        matches!(&error, GuardrailError::Conflict(m) if m.contains("taken")),
+        "{error}"
+    );
     let second = create(&f.guardrails, "other").await;
     let error = f
         .guardrails
@@ -416,21 +437,21 @@ async fn versions_are_frozen_copies_and_retries_with_a_token_are_answered_once()
         .await
         .unwrap();
     assert!(matches!(on_draft.verdict, Verdict::Blocked(_)));
-    let on_v1 = f
-        .guardrails
-        .apply(&id, v1.version, &lovely)
-        .await
-        .unwrap();
+    let on_v1 = f.guardrails.apply(&id, v1.version, &lovely).await.unwrap();
     assert_eq!(on_v1.verdict, Verdict::Pass);
 
     let detail = f.guardrails.get(&id, v1.version).unwrap();
     assert_eq!(detail.description.as_deref(), Some("v1"));
     assert_eq!(detail.word_policy.unwrap().words[0].text, "project aurora");
-    let wire = serde_json::to_value(f.guardrails.get(&id, GuardrailVersion::Draft).unwrap()).unwrap();
+    let wire =
+        serde_json::to_value(f.guardrails.get(&id, GuardrailVersion::Draft).unwrap()).unwrap();
     assert_eq!(wire["version"], "DRAFT");
     assert_eq!(wire["status"], "READY");
     assert_eq!(wire["wordPolicy"]["words"][0]["text"], "lovely");
-    assert_eq!(wire["sensitiveInformationPolicy"]["piiEntities"][0]["type"], "EMAIL");
+    assert_eq!(
+        wire["sensitiveInformationPolicy"]["piiEntities"][0]["type"],
+        "EMAIL"
+    );
 
     let listed = f
         .guardrails
@@ -440,7 +461,10 @@ async fn versions_are_frozen_copies_and_retries_with_a_token_are_answered_once()
         })
         .unwrap();
     let versions: Vec<GuardrailVersion> = listed.guardrails.iter().map(|s| s.version).collect();
-    assert_eq!(versions, [GuardrailVersion::Draft, GuardrailVersion::Number(1)]);
+    assert_eq!(
+        versions,
+        [GuardrailVersion::Draft, GuardrailVersion::Number(1)]
+    );
 
     f.guardrails.delete(&id, Some(v1.version)).unwrap();
     assert!(matches!(
@@ -543,9 +567,15 @@ async fn custom_policies_are_checked_and_a_failing_one_fails_only_its_request() 
     let error = attach("keyword-tool", Value::Null).await.unwrap_err();
     assert_eq!(field_of(&error), Some("policies.0.plugin"), "{error}");
     let error = attach("infinite-loop", Value::Null).await.unwrap_err();
-    assert!(matches!(error, GuardrailError::PolicyTimeout { .. }), "{error}");
+    assert!(
+        matches!(error, GuardrailError::PolicyTimeout { .. }),
+        "{error}"
+    );
     let error = attach("panic", Value::Null).await.unwrap_err();
-    assert!(matches!(error, GuardrailError::PolicyFailed { .. }), "{error}");
+    assert!(
+        matches!(error, GuardrailError::PolicyFailed { .. }),
+        "{error}"
+    );
     let too_many = vec![
         CustomPolicy {
             plugin: "custom-bank-policy@0.1.0".into(),
@@ -588,7 +618,14 @@ async fn custom_policies_are_checked_and_a_failing_one_fails_only_its_request() 
     let detail = f.guardrails.get(&id, GuardrailVersion::Draft).unwrap();
     assert_eq!(detail.custom_policies[0].plugin, "custom-bank-policy@0.1.0");
     // Team plugins are not billed as Bedrock policies.
-    assert_eq!(outcome.assessment.invocation_metrics.usage.topic_policy_units, 0);
+    assert_eq!(
+        outcome
+            .assessment
+            .invocation_metrics
+            .usage
+            .topic_policy_units,
+        0
+    );
 }
 
 /// A guardrail as this service's first release wrote it must still load and apply.
@@ -641,7 +678,10 @@ async fn records_written_by_earlier_builds_still_load() {
         )
         .await
         .unwrap();
-    assert_eq!(outcome.verdict, Verdict::Masked(vec!["mail {EMAIL}".into()]));
+    assert_eq!(
+        outcome.verdict,
+        Verdict::Masked(vec!["mail {EMAIL}".into()])
+    );
     let outcome = f
         .guardrails
         .apply(

@@ -85,8 +85,8 @@ async fn install_plugin(
         .decode(input.component.as_bytes())
         .map_err(|e| AwsError::invalid_field("component", format!("not base64: {e}")))?;
     // Compiling a component takes a while: off the async workers.
-    let info = blocking(move || Ok(registry.install(&input.manifest, &wasm, input.replace)?))
-        .await?;
+    let info =
+        blocking(move || Ok(registry.install(&input.manifest, &wasm, input.replace)?)).await?;
     Ok((StatusCode::CREATED, Json(info)))
 }
 
@@ -128,9 +128,7 @@ async fn remove_plugin(
 }
 
 fn not_installed(id: &str) -> AwsError {
-    AwsError::not_found(format!(
-        "Plugin {id} is not installed (use name@version)."
-    ))
+    AwsError::not_found(format!("Plugin {id} is not installed (use name@version)."))
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,10 @@ use crate::state::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/model/{modelId}/converse", post("Converse", converse::converse))
+        .route(
+            "/model/{modelId}/converse",
+            post("Converse", converse::converse),
+        )
         .route(
             "/model/{modelId}/converse-stream",
             post("ConverseStream", converse::converse_stream),
@@ -33,6 +36,9 @@ pub(crate) fn router() -> Router<AppState> {
             "/v1/chat/completions",
             post("OpenAIChatCompletions", openai::chat_completions),
         )
-        .route("/v1/embeddings", post("OpenAIEmbeddings", openai::embeddings))
+        .route(
+            "/v1/embeddings",
+            post("OpenAIEmbeddings", openai::embeddings),
+        )
         .route("/v1/models", get("OpenAIModels", openai::models))
 }

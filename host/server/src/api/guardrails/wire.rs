@@ -59,8 +59,9 @@ impl TryFrom<ListQuery> for ListInput {
             max_results: query
                 .max_results
                 .map(|m| {
-                    m.parse::<usize>()
-                        .map_err(|_| GuardrailError::invalid("maxResults", "Member must be an integer"))
+                    m.parse::<usize>().map_err(|_| {
+                        GuardrailError::invalid("maxResults", "Member must be an integer")
+                    })
                 })
                 .transpose()?,
             next_token: query.next_token,
