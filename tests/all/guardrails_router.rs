@@ -1,5 +1,5 @@
 //! Guardrails through the router, without a socket (`tower::ServiceExt::oneshot`): the control
-//! plane, ApplyGuardrail, and the AWS error contract.
+//! plane, ApplyGuardrail, the AWS error contract, and the operation names routes carry.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -26,12 +26,12 @@ fn app() -> App {
 }
 
 impl App {
-    fn call(
+    fn send(
         &self,
         method: &str,
         path: &str,
         body: Option<Value>,
-    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+    ) -> (StatusCode, axum::http::HeaderMap, axum::body::Bytes) {
         let request = Request::builder()
             .method(method)
             .uri(path)
@@ -50,13 +50,23 @@ impl App {
             let status = response.status();
             let headers = response.headers().clone();
             let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            let json = if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes).unwrap()
-            };
-            (status, headers, json)
+            (status, headers, bytes)
         })
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let (status, headers, bytes) = self.send(method, path, body);
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, headers, json)
     }
 
     fn create(&self, body: Value) -> String {
@@ -355,4 +365,95 @@ fn a_failing_custom_policy_fails_only_its_request() {
         apply(&app, &id, "DRAFT", "bob@example.com")["action"],
         "GUARDRAIL_INTERVENED"
     );
+}
+
+#[test]
+fn a_bad_path_parameter_is_a_validation_exception_naming_it() {
+    let app = app();
+    let id = app.create(guardrail("router-paths"));
+    let body = json!({"source": "INPUT", "content": [{"text": {"text": "x"}}]});
+    for (method, path, body, needle) in [
+        (
+            "GET",
+            "/guardrails/Not_An_Id".to_owned(),
+            None,
+            "guardrailIdentifier",
+        ),
+        // Percent-decodes to bytes that are not UTF-8.
+        (
+            "DELETE",
+            "/guardrails/%FF%FE".to_owned(),
+            None,
+            "guardrailIdentifier",
+        ),
+        (
+            "POST",
+            format!("/guardrail/{id}/version/0/apply"),
+            Some(body.clone()),
+            "guardrailVersion",
+        ),
+        (
+            "POST",
+            "/guardrail/UPPER/version/DRAFT/apply".to_owned(),
+            Some(body),
+            "guardrailIdentifier",
+        ),
+        (
+            "GET",
+            format!("/guardrails/{id}?guardrailVersion=DRAFTY"),
+            None,
+            "guardrailVersion",
+        ),
+        (
+            "PUT",
+            "/admin/guardrails/no_such/custom-policies".to_owned(),
+            Some(json!({"policies": []})),
+            "guardrailIdentifier",
+        ),
+    ] {
+        assert_error(
+            &app,
+            method,
+            &path,
+            body,
+            "ValidationException",
+            400,
+            needle,
+        );
+    }
+}
+
+#[test]
+fn metrics_label_each_request_with_the_operation_named_on_its_route() {
+    mantle_server::telemetry::init_metrics();
+    let app = app();
+    let id = app.create(guardrail("router-metrics"));
+    apply(&app, &id, "DRAFT", "What a lovely day.");
+    let (status, _, _) = app.call("DELETE", "/admin/plugins/nosuch@9.9.9", None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = app.call("GET", "/no/such/operation", None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A path that exists with a method it does not serve belongs to no operation either.
+    let (status, _, _) = app.send("PATCH", "/guardrails", None);
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+
+    let (status, headers, text) = app.send("GET", "/metrics", None);
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = String::from_utf8(text.to_vec()).unwrap();
+    for series in [
+        r#"mantle_requests_total{operation="CreateGuardrail",status="202"}"#,
+        r#"mantle_requests_total{operation="ApplyGuardrail",status="200"}"#,
+        r#"mantle_requests_total{operation="AdminRemovePlugin",status="404"}"#,
+        r#"mantle_requests_total{operation="UnknownOperation",status="404"}"#,
+        r#"mantle_requests_total{operation="UnknownOperation",status="405"}"#,
+        r#"mantle_request_duration_seconds_count{operation="ApplyGuardrail"}"#,
+    ] {
+        assert!(text.contains(series), "{series} missing from:\n{text}");
+    }
 }

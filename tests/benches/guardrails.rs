@@ -12,8 +12,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use mantle_server::guardrails::Guardrails;
-use mantle_server::guardrails::apply::ApplyGuardrailRequest;
+use mantle_guardrails::{ApplyInput, GuardrailId, GuardrailVersion, Guardrails};
 use mantle_server::settings::Settings;
 use mantle_tests::{TestServer, data_dir_with_builtins};
 use serde_json::{Value, json};
@@ -71,17 +70,17 @@ fn word_only_guardrail() -> Value {
     })
 }
 
-fn request(text: &str) -> ApplyGuardrailRequest {
+fn request(text: &str) -> ApplyInput {
     serde_json::from_value(json!({ "source": "INPUT", "content": [{ "text": { "text": text } }] }))
         .unwrap()
 }
 
-fn create(guardrails: &Guardrails, body: Value) -> String {
+fn create(runtime: &tokio::runtime::Runtime, guardrails: &Guardrails, body: Value) -> GuardrailId {
     let input = serde_json::from_value(body).unwrap();
-    guardrails.create(input).unwrap()["guardrailId"]
-        .as_str()
+    runtime
+        .block_on(guardrails.create(input))
         .unwrap()
-        .to_owned()
+        .guardrail_id
 }
 
 fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
@@ -141,8 +140,18 @@ fn main() {
     settings.watch_plugins = false;
     let state = mantle_server::app::build_state(settings).unwrap();
     let guardrails = state.guardrails.clone();
-    let full = create(&guardrails, full_guardrail());
-    let word = create(&guardrails, word_only_guardrail());
+    // The service is async (plugin calls run on the blocking pool), as the server calls it.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let full = create(&runtime, &guardrails, full_guardrail());
+    let word = create(&runtime, &guardrails, word_only_guardrail());
+    let apply = |id: &GuardrailId, req: &ApplyInput| {
+        runtime
+            .block_on(guardrails.apply(id, GuardrailVersion::Draft, req))
+            .unwrap()
+    };
 
     let mut criterion = Criterion::default()
         .configure_from_args()
@@ -154,12 +163,12 @@ fn main() {
         let req = request(&text(size));
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::new("word+pii+regex", size), &req, |b, req| {
-            b.iter(|| guardrails.apply(&full, "DRAFT", req).unwrap())
+            b.iter(|| apply(&full, req))
         });
         group.bench_with_input(
             BenchmarkId::new("baseline:word-only", size),
             &req,
-            |b, req| b.iter(|| guardrails.apply(&word, "DRAFT", req).unwrap()),
+            |b, req| b.iter(|| apply(&word, req)),
         );
     }
     group.finish();
@@ -171,12 +180,8 @@ fn main() {
     );
     for size in [1024usize, 10 * 1024] {
         let req = request(&text(size));
-        let (c50, c99) = timed(2000, || {
-            drop(guardrails.apply(&full, "DRAFT", &req).unwrap())
-        });
-        let (b50, b99) = timed(2000, || {
-            drop(guardrails.apply(&word, "DRAFT", &req).unwrap())
-        });
+        let (c50, c99) = timed(2000, || drop(apply(&full, &req)));
+        let (b50, b99) = timed(2000, || drop(apply(&word, &req)));
         println!(
             "{:<8} {:>12.1} {:>12.1} {:>16.1} {:>16.1} {:>10.2}",
             format!("{} KB", size / 1024),

@@ -17,15 +17,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderName;
-use axum::routing::{get, post, put};
+use mantle_guardrails::{ArnScope, Guardrails};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-use crate::api::{
-    admin, apply_guardrail, converse, count_tokens, foundation_models, guardrails, invoke_model,
-    openai, ops,
-};
+use crate::api::{admin, foundation_models, guardrails, ops, runtime};
 use crate::error::unknown_operation;
-use crate::guardrails::Guardrails;
 use crate::kv::SledKv;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -48,8 +44,11 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     if settings.watch_plugins {
         registry.watch()?;
     }
-    let guardrails = Guardrails::new(store.clone(), registry.clone(), settings.identity.clone())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let scope = ArnScope {
+        region: settings.identity.region.clone(),
+        account: settings.identity.account.clone(),
+    };
+    let guardrails = Guardrails::new(store.clone(), registry.clone(), scope)?;
     let models = Arc::new(mantle_inference::Catalog::load_defaults(
         &settings.model_dir,
     ));
@@ -62,67 +61,20 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     })
 }
 
-/// Every route, with request ids, body limits and metrics.
+/// Every route, with request ids, body limits and metrics. Each API family brings its own
+/// router, its routes named by operation (`crate::api::operation`).
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-amzn-requestid");
     let max_body = state.settings.max_body_bytes;
     Router::new()
-        // bedrock (control plane)
-        .route(
-            "/guardrails",
-            post(guardrails::create_guardrail).get(guardrails::list_guardrails),
-        )
-        .route(
-            "/guardrails/{guardrailIdentifier}",
-            get(guardrails::get_guardrail)
-                .put(guardrails::update_guardrail)
-                .delete(guardrails::delete_guardrail)
-                .post(guardrails::create_guardrail_version),
-        )
-        .route(
-            "/foundation-models",
-            get(foundation_models::list_foundation_models),
-        )
-        // bedrock-runtime
-        .route("/model/{modelId}/converse", post(converse::converse))
-        .route(
-            "/model/{modelId}/converse-stream",
-            post(converse::converse_stream),
-        )
-        .route("/model/{modelId}/invoke", post(invoke_model::invoke_model))
-        .route(
-            "/model/{modelId}/invoke-with-response-stream",
-            post(invoke_model::invoke_model_with_response_stream),
-        )
-        .route(
-            "/model/{modelId}/count-tokens",
-            post(count_tokens::count_tokens),
-        )
-        // OpenAI-compatible
-        .route("/v1/chat/completions", post(openai::chat_completions))
-        .route("/v1/embeddings", post(openai::embeddings))
-        .route("/v1/models", get(openai::models))
-        .route(
-            "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply",
-            post(apply_guardrail::apply_guardrail),
-        )
+        // bedrock (control plane) and ApplyGuardrail (bedrock-runtime)
+        .merge(guardrails::router())
+        .merge(foundation_models::router())
+        // bedrock-runtime model operations and the OpenAI-compatible surface
+        .merge(runtime::router())
         // operators
-        .route("/health", get(ops::health))
-        .route("/metrics", get(ops::metrics))
-        .route(
-            "/admin/plugins",
-            get(admin::list_plugins).post(admin::install_plugin),
-        )
-        .route(
-            "/admin/plugins/{id}",
-            get(admin::get_plugin).delete(admin::remove_plugin),
-        )
-        .route("/admin/plugins/{id}/enable", post(admin::enable_plugin))
-        .route("/admin/plugins/{id}/disable", post(admin::disable_plugin))
-        .route(
-            "/admin/guardrails/{id}/custom-policies",
-            put(admin::set_custom_policies),
-        )
+        .merge(ops::router())
+        .merge(admin::router())
         .fallback(unknown_operation)
         .layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(DefaultBodyLimit::max(max_body))

@@ -1,4 +1,6 @@
-//! The AWS error contract, in one place.
+//! The AWS error contract, in one place: the error shape, and every mapping from a domain
+//! service's error to it (`From<…> for AwsError`), so each service's errors read the same way
+//! whichever route or service surfaced them.
 //!
 //! botocore reads the error code from `x-amzn-ErrorType` (cut at the first `:`), then from the
 //! body's `__type`; the message from the body's `message`. Every error response carries both,
@@ -164,6 +166,47 @@ impl From<mantle_inference::InferenceError> for AwsError {
     fn from(error: mantle_inference::InferenceError) -> Self {
         let names = crate::api::converse::FieldNames::default();
         inference_error(error, |field| names.name(field))
+    }
+}
+
+impl From<mantle_guardrails::GuardrailError> for AwsError {
+    fn from(error: mantle_guardrails::GuardrailError) -> Self {
+        use mantle_guardrails::GuardrailError as E;
+        match error {
+            E::Validation {
+                field: Some(field),
+                message,
+            } => Self::invalid_field(&field, message),
+            E::Validation {
+                field: None,
+                message,
+            } => Self::validation(message),
+            E::NotFound(message) => Self::not_found(message),
+            E::Conflict(message) => Self::conflict(message),
+            // A policy is a model-like dependency of the call: Bedrock's codes for a failing
+            // or slow model say what happened without blaming the client.
+            error @ E::PolicyFailed { .. } => Self::new(ErrorCode::ModelError, error.to_string()),
+            error @ E::PolicyTimeout { .. } => {
+                Self::new(ErrorCode::ModelTimeout, error.to_string())
+            }
+            error @ E::PluginMissing { .. } => {
+                Self::new(ErrorCode::ServiceUnavailable, error.to_string())
+            }
+            E::Store(error) => error.into(),
+        }
+    }
+}
+
+/// Installing a plugin through the admin API (which answers in bedrock-agent's dialect).
+impl From<mantle_plugins::LoadError> for AwsError {
+    fn from(error: mantle_plugins::LoadError) -> Self {
+        match error {
+            mantle_plugins::LoadError::AlreadyInstalled(_) => {
+                Self::conflict(error.to_string()).for_agent()
+            }
+            mantle_plugins::LoadError::Io { .. } => Self::internal(error.to_string()),
+            other => Self::validation(other.to_string()),
+        }
     }
 }
 

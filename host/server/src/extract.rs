@@ -1,7 +1,9 @@
 //! Request extractors whose rejections are Bedrock-shaped errors naming the offending field.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -68,5 +70,43 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AwsQuery<T> {
         serde_urlencoded::from_str(query)
             .map(AwsQuery)
             .map_err(|e| AwsError::validation(format!("Invalid query string: {e}")))
+    }
+}
+
+/// Path parameters, with Bedrock-shaped rejections: a ValidationException naming the parameter
+/// (`guardrailIdentifier`, `guardrailVersion`, …). Deserialize into a struct whose fields are
+/// named as the route's parameters, so the rejection can name the one that is wrong.
+#[derive(Debug, Clone)]
+pub struct AwsPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AwsPath<T> {
+    type Rejection = AwsError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| AwsPath(value))
+            .map_err(path_rejection)
+    }
+}
+
+fn path_rejection(rejection: PathRejection) -> AwsError {
+    let PathRejection::FailedToDeserializePathParams(error) = rejection else {
+        // No parameters at all: the handler sits on a route without them, a server bug.
+        return AwsError::internal(rejection.body_text());
+    };
+    match error.into_kind() {
+        ErrorKind::DeserializeError { key, message, .. } => AwsError::invalid_field(&key, message),
+        ErrorKind::ParseErrorAtKey {
+            key, expected_type, ..
+        } => AwsError::invalid_field(&key, format!("Member must be a {expected_type}")),
+        ErrorKind::InvalidUtf8InPathParam { key } => {
+            AwsError::invalid_field(&key, "Member must be valid UTF-8")
+        }
+        // The extractor's type does not fit the route: a server bug, not the client's.
+        kind @ (ErrorKind::WrongNumberOfParameters { .. } | ErrorKind::UnsupportedType { .. }) => {
+            AwsError::internal(kind.to_string())
+        }
+        other => AwsError::validation(format!("1 validation error detected: {other}")),
     }
 }

@@ -1,19 +1,19 @@
 //! # mantle-server
 //!
-//! Mantle's HTTP server: Bedrock's wire APIs (guardrails so far), the admin API, `/health` and
-//! `/metrics`, over domain services that own the logic. The `mantle` binary is in `main.rs`.
+//! Mantle's HTTP server: Bedrock's wire APIs, the admin API, `/health` and `/metrics`, over
+//! domain services that own the logic (`mantle-guardrails`, …). The `mantle` binary is in
+//! `main.rs`; `docs/architecture.md` describes how a service's routes, wire types and errors
+//! are laid out here.
 
-pub mod api;
+pub(crate) mod api;
 pub mod app;
 pub mod cli;
 pub mod error;
 pub mod eventstream;
 pub mod extract;
-pub mod guardrails;
 pub mod kv;
 pub mod serve;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
 pub mod template;
-pub mod time;

@@ -1,13 +1,15 @@
-//! What every handler shares.
+//! What every handler shares, and the narrow parts a handler may take instead
+//! (`State<Guardrails>`, `State<Arc<Registry>>`, …) through `FromRef`.
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
+use mantle_guardrails::Guardrails;
+use mantle_inference::Catalog;
 use mantle_plugins::Registry;
 use mantle_store::Store;
 
-use crate::guardrails::Guardrails;
 use crate::settings::Settings;
-use mantle_inference::Catalog;
 
 /// The application: its store, its plugins, its models, and the domain services built on them.
 #[derive(Debug, Clone)]
@@ -17,4 +19,24 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub guardrails: Guardrails,
     pub models: Arc<Catalog>,
+}
+
+/// `FromRef` for each part, as axum's `#[derive(FromRef)]` writes them (without pulling in
+/// axum's macros crate for five one-line impls).
+macro_rules! parts {
+    ($($field:ident: $ty:ty),+ $(,)?) => {
+        $(impl FromRef<AppState> for $ty {
+            fn from_ref(app: &AppState) -> Self {
+                app.$field.clone()
+            }
+        })+
+    };
+}
+
+parts! {
+    settings: Arc<Settings>,
+    store: Store,
+    registry: Arc<Registry>,
+    guardrails: Guardrails,
+    models: Arc<Catalog>,
 }

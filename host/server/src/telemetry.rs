@@ -9,6 +9,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+use crate::api::operation::{self, Operation};
+
 static METRICS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process-wide metrics recorder (once; later calls are no-ops).
@@ -54,35 +56,8 @@ pub fn init_logging() {
     drop(result);
 }
 
-/// The Bedrock operation a route serves, for metrics and logs.
-pub fn operation(method: &str, path: &str) -> &'static str {
-    match (method, path) {
-        ("POST", "/guardrails") => "CreateGuardrail",
-        ("GET", "/guardrails") => "ListGuardrails",
-        ("GET", "/guardrails/{guardrailIdentifier}") => "GetGuardrail",
-        ("PUT", "/guardrails/{guardrailIdentifier}") => "UpdateGuardrail",
-        ("DELETE", "/guardrails/{guardrailIdentifier}") => "DeleteGuardrail",
-        ("POST", "/guardrails/{guardrailIdentifier}") => "CreateGuardrailVersion",
-        ("POST", "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply") => {
-            "ApplyGuardrail"
-        }
-        ("GET", "/foundation-models") => "ListFoundationModels",
-        ("POST", "/model/{modelId}/converse") => "Converse",
-        ("POST", "/model/{modelId}/converse-stream") => "ConverseStream",
-        ("POST", "/model/{modelId}/invoke") => "InvokeModel",
-        ("POST", "/model/{modelId}/invoke-with-response-stream") => "InvokeModelWithResponseStream",
-        ("POST", "/model/{modelId}/count-tokens") => "CountTokens",
-        ("POST", "/v1/chat/completions") => "OpenAIChatCompletions",
-        ("POST", "/v1/embeddings") => "OpenAIEmbeddings",
-        ("GET", "/v1/models") => "OpenAIModels",
-        ("GET", "/health") => "Health",
-        ("GET", "/metrics") => "Metrics",
-        (_, p) if p.starts_with("/admin/") => "Admin",
-        _ => "Unknown",
-    }
-}
-
-/// Counts and times each request by operation and status, and logs it.
+/// Counts and times each request by operation and status, and logs it. The operation is the
+/// name its route carries ([`crate::api::operation`]), read from the response.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
@@ -91,8 +66,11 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let operation = operation(&method, &path);
     let response = next.run(request).await;
+    let operation = response
+        .extensions()
+        .get::<Operation>()
+        .map_or(operation::UNKNOWN, |o| o.0);
     let status = response.status().as_u16().to_string();
     let elapsed = started.elapsed();
     metrics::counter!("mantle_requests_total", "operation" => operation, "status" => status.clone())

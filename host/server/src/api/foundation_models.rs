@@ -6,10 +6,18 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::operation;
 use crate::error::AwsError;
 use crate::extract::AwsQuery;
 use crate::state::AppState;
 use mantle_inference::{ModelKind, Served};
+
+pub(crate) fn router() -> axum::Router<AppState> {
+    axum::Router::new().route(
+        "/foundation-models",
+        operation::get("ListFoundationModels", list_foundation_models),
+    )
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

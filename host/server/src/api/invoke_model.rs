@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::converse::{
-    GuardrailConfig, GuardrailOutcome, GuardrailTrace, Latency, TierType, generate_prepared,
+    Assessments, GuardrailConfig, GuardrailTrace, Latency, TierType, generate_prepared,
 };
 use super::stream::{eventstream_response, forward_events};
 use crate::error::{AwsError, inference_error};
@@ -257,7 +257,7 @@ impl InvokeHeaders {
 
     /// The body fields a guarded invocation adds: `amazon-bedrock-guardrailAction`, and with
     /// tracing on, `amazon-bedrock-trace`.
-    fn guardrail_fields(&self, body: &mut Value, intervened: bool, outcome: &GuardrailOutcome) {
+    fn guardrail_fields(&self, body: &mut Value, intervened: bool, outcome: &Assessments) {
         let Some(config) = &self.guardrail else {
             return;
         };
@@ -269,14 +269,10 @@ impl InvokeHeaders {
         ) {
             let id = &config.guardrail_identifier;
             let mut guardrail = serde_json::Map::new();
-            if let Some(input) = &outcome.input_assessment {
+            if let Some(input) = &outcome.input {
                 guardrail.insert("input".into(), json!({ id: input }));
             }
-            let outputs: Vec<Value> = outcome
-                .output_assessments
-                .iter()
-                .map(|a| json!({ id: a }))
-                .collect();
+            let outputs: Vec<Value> = outcome.outputs.iter().map(|a| json!({ id: a })).collect();
             if !outputs.is_empty() {
                 guardrail.insert("outputs".into(), Value::from(outputs));
             }

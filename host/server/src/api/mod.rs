@@ -1,17 +1,19 @@
 //! HTTP handlers, one module per API family; each handler is a thin adapter over a domain
-//! service. Paths follow ../shared/BEDROCK_API.md.
+//! service. Paths follow ../shared/BEDROCK_API.md. Each family contributes its own `router()`
+//! (routes tagged with their operation names, see [`operation`]), merged in `crate::app`.
 
 use crate::error::AwsError;
 
-pub mod admin;
-pub mod apply_guardrail;
+pub(crate) mod admin;
 pub mod converse;
 pub mod count_tokens;
 pub mod foundation_models;
-pub mod guardrails;
+pub(crate) mod guardrails;
 pub mod invoke_model;
 pub mod openai;
-pub mod ops;
+pub(crate) mod operation;
+pub(crate) mod ops;
+pub(crate) mod runtime;
 pub mod stream;
 
 /// Runs blocking work (plugin calls, embeddings) off the async workers: a plugin may use its

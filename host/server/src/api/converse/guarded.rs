@@ -13,18 +13,18 @@
 //! does not mask.
 
 use bytes::Bytes;
+use mantle_guardrails::{
+    ApplyInput, ApplyOutcome, ContentSource, GuardrailAssessment, GuardrailError, GuardrailId,
+    GuardrailVersion, OutputScope, Verdict,
+};
 use mantle_inference::{Completion, GenerationEvent, Prepared, StopReason, TextModel};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::frames::BlockFrames;
 use super::wire::{ConverseRequest, GuardrailConfig, GuardrailTrace, StreamProcessingMode};
-use crate::api::blocking;
 use crate::error::AwsError;
 use crate::eventstream;
-use crate::guardrails::apply::{
-    self, ApplyGuardrailRequest, ContentBlock, ContentSource, OutputScope, TextContent,
-};
 use crate::state::AppState;
 
 /// A chunk is checked at the first sentence or line end after this many bytes…
@@ -32,29 +32,45 @@ const CHUNK_MIN: usize = 120;
 /// …or at the last space before this many.
 const CHUNK_MAX: usize = 480;
 
-/// What a guardrail made of a Converse call.
-#[derive(Debug, Clone, Default)]
-pub struct GuardrailOutcome {
-    pub input_assessment: Option<Value>,
-    /// One per checked chunk (a stream is checked in chunks).
-    pub output_assessments: Vec<Value>,
+/// Runs the guardrail over `texts`, as ApplyGuardrail with every finding listed.
+async fn check(
+    app: &AppState,
+    config: &GuardrailConfig,
+    source: ContentSource,
+    texts: Vec<String>,
+) -> Result<ApplyOutcome, AwsError> {
+    let id = config
+        .guardrail_identifier
+        .parse::<GuardrailId>()
+        .map_err(in_guardrail_config)?;
+    let version = config
+        .guardrail_version
+        .parse::<GuardrailVersion>()
+        .map_err(in_guardrail_config)?;
+    let input = ApplyInput {
+        output_scope: Some(OutputScope::Full),
+        ..ApplyInput::texts(source, texts)
+    };
+    Ok(app.guardrails.apply(&id, version, &input).await?)
 }
 
-impl GuardrailOutcome {
-    /// Bedrock's `trace.guardrail` for this call.
-    pub fn trace(&self, guardrail_id: &str) -> Value {
-        let mut guardrail = serde_json::Map::new();
-        if let Some(input) = &self.input_assessment {
-            guardrail.insert("inputAssessment".into(), json!({ guardrail_id: input }));
-        }
-        if !self.output_assessments.is_empty() {
-            guardrail.insert(
-                "outputAssessments".into(),
-                json!({ guardrail_id: self.output_assessments }),
-            );
-        }
-        json!({ "guardrail": guardrail })
+/// A bad identifier or version is a field of the request's `guardrailConfig`.
+fn in_guardrail_config(error: GuardrailError) -> AwsError {
+    match error {
+        GuardrailError::Validation {
+            field: Some(field),
+            message,
+        } => AwsError::invalid_field(&format!("guardrailConfig.{field}"), message),
+        other => other.into(),
     }
+}
+
+/// What the guardrail made of a call: its assessments, for the trace.
+#[derive(Debug, Default)]
+pub struct Assessments {
+    pub input: Option<GuardrailAssessment>,
+    /// One per checked chunk (a stream is checked in chunks).
+    pub outputs: Vec<GuardrailAssessment>,
 }
 
 /// Checks and renders a Converse request for `model`, naming bad fields as Converse does.
@@ -65,55 +81,20 @@ fn prepare(model: &TextModel, request: &ConverseRequest) -> Result<Prepared, Aws
         .map_err(|e| mapped.names.error(e))
 }
 
-/// Runs the guardrail over `texts`; returns its ApplyGuardrail response.
-async fn check(
-    app: &AppState,
-    config: &GuardrailConfig,
-    source: ContentSource,
-    texts: Vec<String>,
-) -> Result<Value, AwsError> {
-    let guardrails = app.guardrails.clone();
-    let (id, version) = (
-        config.guardrail_identifier.clone(),
-        config.guardrail_version.clone(),
-    );
-    let request = ApplyGuardrailRequest {
-        source,
-        content: texts
-            .into_iter()
-            .map(|text| {
-                ContentBlock::Text(TextContent {
-                    text,
-                    qualifiers: Vec::new(),
-                })
-            })
-            .collect(),
-        output_scope: Some(OutputScope::Full),
-    };
-    blocking(move || guardrails.apply(&id, &version, &request)).await
-}
-
-/// What a check made of some text.
-enum Verdict {
-    Pass,
-    /// The text with its findings masked.
-    Masked(String),
-    /// The guardrail's blocked message.
-    Blocked(String),
-}
-
-fn verdict(result: &Value) -> Verdict {
-    if result["action"] != "GUARDRAIL_INTERVENED" {
-        return Verdict::Pass;
-    }
-    let text = result["outputs"][0]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    if result["actionReason"] == apply::BLOCKED {
-        Verdict::Blocked(text)
-    } else {
-        Verdict::Masked(text)
+impl Assessments {
+    /// Bedrock's `trace.guardrail` for this call.
+    fn trace(&self, guardrail_id: &str) -> Value {
+        let mut guardrail = serde_json::Map::new();
+        if let Some(input) = &self.input {
+            guardrail.insert("inputAssessment".into(), json!({ guardrail_id: input }));
+        }
+        if !self.outputs.is_empty() {
+            guardrail.insert(
+                "outputAssessments".into(),
+                json!({ guardrail_id: self.outputs }),
+            );
+        }
+        json!({ "guardrail": guardrail })
     }
 }
 
@@ -123,11 +104,11 @@ async fn check_input(
     config: &GuardrailConfig,
     input: Vec<String>,
     input_tokens: usize,
-    outcome: &mut GuardrailOutcome,
+    assessments: &mut Assessments,
 ) -> Result<Option<Completion>, AwsError> {
     let input = check(app, config, ContentSource::Input, input).await?;
-    outcome.input_assessment = input["assessments"].get(0).cloned();
-    Ok(match verdict(&input) {
+    assessments.input = Some(input.assessment);
+    Ok(match input.verdict {
         Verdict::Blocked(text) => Some(Completion {
             text,
             tool_use: None,
@@ -145,7 +126,7 @@ pub async fn generate(
     app: &AppState,
     model: &TextModel,
     request: &ConverseRequest,
-) -> Result<(Completion, GuardrailOutcome), AwsError> {
+) -> Result<(Completion, Assessments), AwsError> {
     let prepared = prepare(model, request)?;
     generate_prepared(
         app,
@@ -166,8 +147,8 @@ pub async fn generate_prepared(
     prepared: Prepared,
     config: Option<&GuardrailConfig>,
     input: Vec<String>,
-) -> Result<(Completion, GuardrailOutcome), AwsError> {
-    let mut outcome = GuardrailOutcome::default();
+) -> Result<(Completion, Assessments), AwsError> {
+    let mut outcome = Assessments::default();
     let Some(config) = config else {
         return Ok((model.start(prepared)?.collect().await?, outcome));
     };
@@ -184,13 +165,11 @@ pub async fn generate_prepared(
         vec![completion.text.clone()],
     )
     .await?;
-    outcome
-        .output_assessments
-        .extend(output["assessments"].get(0).cloned());
-    match verdict(&output) {
+    outcome.outputs.push(output.assessment);
+    match output.verdict {
         Verdict::Pass => {}
-        Verdict::Masked(text) => {
-            completion.text = text;
+        Verdict::Masked(texts) => {
+            completion.text = texts.concat();
             completion.stop_reason = StopReason::GuardrailIntervened;
         }
         Verdict::Blocked(text) => {
@@ -203,7 +182,7 @@ pub async fn generate_prepared(
 }
 
 /// Bedrock's `trace` for this call, when asked for.
-pub fn trace(config: Option<&GuardrailConfig>, outcome: &GuardrailOutcome) -> Option<Value> {
+pub fn trace(config: Option<&GuardrailConfig>, outcome: &Assessments) -> Option<Value> {
     let config = config?;
     match config.trace {
         Some(GuardrailTrace::Enabled | GuardrailTrace::EnabledFull) => {
@@ -252,7 +231,7 @@ pub async fn stream(
         .clone()
         .expect("a guarded stream has a guardrail");
     let prepared = prepare(model, &request)?;
-    let mut outcome = GuardrailOutcome::default();
+    let mut outcome = Assessments::default();
     if let Some(blocked) = check_input(
         &app,
         &config,
@@ -297,7 +276,7 @@ struct ChunkGuard {
     app: AppState,
     config: GuardrailConfig,
     mode: StreamProcessingMode,
-    outcome: GuardrailOutcome,
+    outcome: Assessments,
     /// Text generated and not yet checked.
     pending: String,
     /// A block stopped the answer.
@@ -440,16 +419,14 @@ impl ChunkGuard {
             vec![chunk.clone()],
         )
         .await?;
-        self.outcome
-            .output_assessments
-            .extend(result["assessments"].get(0).cloned());
+        self.outcome.outputs.push(result.assessment);
         let sync = self.mode == StreamProcessingMode::Sync;
-        Ok(match verdict(&result) {
+        Ok(match result.verdict {
             Verdict::Pass if sync => blocks.text(&chunk),
             Verdict::Pass => Vec::new(),
             Verdict::Masked(masked) if sync => {
                 self.masked = true;
-                blocks.text(&masked)
+                blocks.text(&masked.concat())
             }
             Verdict::Masked(_) => Vec::new(),
             Verdict::Blocked(message) => {

@@ -7,7 +7,7 @@ mod frames;
 mod guarded;
 mod wire;
 
-pub use guarded::{GuardrailOutcome, generate_prepared};
+pub use guarded::{Assessments, generate_prepared};
 pub use wire::{ConverseRequest, FieldNames, GuardrailConfig, GuardrailTrace, Latency, TierType};
 
 use std::time::Instant;

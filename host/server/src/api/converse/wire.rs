@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 use crate::error::AwsError;
 
 /// Converse's (and ConverseStream's) body.
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConverseRequest {
@@ -97,6 +101,10 @@ impl TierType {
 }
 
 /// `outputConfig`: structured output.
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutputConfig {
@@ -107,6 +115,10 @@ pub struct OutputConfig {
     pub effort: Option<String>,
 }
 
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutputFormat {
@@ -127,6 +139,10 @@ pub enum OutputFormatStructure {
     JsonSchema(JsonSchemaDefinition),
 }
 
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JsonSchemaDefinition {
@@ -153,6 +169,10 @@ pub struct Message {
 }
 
 /// A content block: a union, exactly one member.
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ContentBlock {
@@ -170,6 +190,10 @@ pub enum ContentBlock {
 }
 
 /// A call the assistant made in an earlier turn.
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ToolUseBlock {
@@ -181,6 +205,10 @@ pub struct ToolUseBlock {
 }
 
 /// What a call returned, sent back in a user turn.
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ToolResultBlock {
@@ -192,6 +220,10 @@ pub struct ToolResultBlock {
     pub kind: Option<String>,
 }
 
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ToolResultContent {
@@ -210,6 +242,10 @@ pub enum ToolResultStatus {
     Error,
 }
 
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SystemBlock {
@@ -266,6 +302,10 @@ pub struct ToolConfig {
     pub tool_choice: Option<ToolChoice>,
 }
 
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ToolEntry {
@@ -277,6 +317,10 @@ pub struct ToolEntry {
     pub cache_point: Option<Value>,
 }
 
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ToolSpec {
@@ -295,6 +339,10 @@ pub struct ToolInputSchema {
     pub json: Value,
 }
 
+#[expect(
+    dead_code,
+    reason = "Bedrock's wire shape: accepted so that requests carrying it parse, not used by these models"
+)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ToolChoice {

@@ -5,19 +5,19 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::Policies;
+use crate::config::Policies;
 
 /// One guardrail with all its versions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GuardrailRecord {
-    pub id: String,
-    pub created_at: String,
-    pub draft: Definition,
+pub(crate) struct GuardrailRecord {
+    pub(crate) id: String,
+    pub(crate) created_at: String,
+    pub(crate) draft: Definition,
     #[serde(default)]
-    pub versions: BTreeMap<u32, Definition>,
+    pub(crate) versions: BTreeMap<u32, Definition>,
     /// Numbers are never reused, even after a version is deleted.
-    pub next_version: u32,
+    pub(crate) next_version: u32,
 }
 
 impl mantle_store::Record for GuardrailRecord {
@@ -28,19 +28,19 @@ impl mantle_store::Record for GuardrailRecord {
 /// A guardrail's full configuration at one version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Definition {
-    pub name: String,
+pub(crate) struct Definition {
+    pub(crate) name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub policies: Policies,
+    pub(crate) description: Option<String>,
+    pub(crate) policies: Policies,
     /// Team plugins attached through Mantle's admin API.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub custom_policies: Vec<CustomPolicy>,
-    pub blocked_input_messaging: String,
-    pub blocked_outputs_messaging: String,
+    pub(crate) custom_policies: Vec<CustomPolicy>,
+    pub(crate) blocked_input_messaging: String,
+    pub(crate) blocked_outputs_messaging: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
-    pub updated_at: String,
+    pub(crate) kms_key_id: Option<String>,
+    pub(crate) updated_at: String,
 }
 
 /// A guardrail plugin attached to a guardrail as one more policy.
@@ -57,9 +57,9 @@ pub struct CustomPolicy {
 /// A `clientRequestToken` already answered, so a retried create returns the same resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ClientToken {
-    pub guardrail_id: String,
-    pub version: String,
+pub(crate) struct ClientToken {
+    pub(crate) guardrail_id: String,
+    pub(crate) version: String,
 }
 
 impl mantle_store::Record for ClientToken {

@@ -1,6 +1,6 @@
 //! Guardrail policy configurations in Bedrock's shapes (CreateGuardrail / UpdateGuardrail).
 //!
-//! Enums are closed, so a bad value is a ValidationException naming its path; unknown fields
+//! Enums are closed, so a bad value is a validation error naming its path; unknown fields
 //! are refused for the same reason.
 
 use serde::{Deserialize, Serialize};
