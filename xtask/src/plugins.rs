@@ -86,8 +86,8 @@ fn lay_out(
     if !src.is_dir() {
         return Ok(());
     }
-    let _ = std::fs::remove_dir_all(dist);
     std::fs::create_dir_all(dist)?;
+    let mut laid_out = Vec::new();
     for entry in std::fs::read_dir(src)? {
         let dir = entry?.path();
         let manifest_path = dir.join("plugin.toml");
@@ -112,8 +112,27 @@ fn lay_out(
         }
         let out = dist.join(format!("{name}@{version}"));
         std::fs::create_dir_all(&out)?;
-        std::fs::copy(&wasm, out.join("plugin.wasm"))?;
-        std::fs::write(out.join("plugin.toml"), manifest)?;
+        write_if_changed(&out.join("plugin.wasm"), &std::fs::read(&wasm)?)?;
+        write_if_changed(&out.join("plugin.toml"), manifest.as_bytes())?;
+        laid_out.push(out);
+    }
+    // Stale versions go; unchanged files keep their times, so the server (which embeds the
+    // dist, see host/server/build.rs) is not rebuilt when no plugin changed.
+    for entry in std::fs::read_dir(dist)? {
+        let path = entry?.path();
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if !hidden && !laid_out.contains(&path) {
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        }
+    }
+    Ok(())
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if std::fs::read(path).ok().as_deref() != Some(bytes) {
+        std::fs::write(path, bytes)?;
     }
     Ok(())
 }

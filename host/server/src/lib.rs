@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod builtins;
 pub mod cli;
 pub mod error;
 pub mod eventstream;

@@ -67,6 +67,9 @@ pub fn operation(method: &str, path: &str) -> &'static str {
             "ApplyGuardrail"
         }
         ("GET", "/foundation-models") => "ListFoundationModels",
+        ("GET", "/foundation-models/{modelIdentifier}") => "GetFoundationModel",
+        ("GET", "/inference-profiles") => "ListInferenceProfiles",
+        ("GET", "/inference-profiles/{inferenceProfileIdentifier}") => "GetInferenceProfile",
         ("POST", "/model/{modelId}/converse") => "Converse",
         ("POST", "/model/{modelId}/converse-stream") => "ConverseStream",
         ("POST", "/model/{modelId}/invoke") => "InvokeModel",

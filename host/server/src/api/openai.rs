@@ -38,6 +38,12 @@ impl From<AwsError> for OpenAiError {
 impl IntoResponse for OpenAiError {
     fn into_response(self) -> Response {
         let (status, kind) = match self.0.code {
+            // OpenAI answers an unknown model with 404, where Bedrock says 400.
+            ErrorCode::Validation
+                if self.0.message == crate::inference::catalog::INVALID_MODEL_ID =>
+            {
+                (StatusCode::NOT_FOUND, "not_found_error")
+            }
             ErrorCode::Validation => (StatusCode::BAD_REQUEST, "invalid_request_error"),
             ErrorCode::ResourceNotFound => (StatusCode::NOT_FOUND, "not_found_error"),
             ErrorCode::Throttling => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_error"),

@@ -1,7 +1,7 @@
 //! The models this server runs, by Bedrock-style id, loaded from the model dir at start.
 //!
 //! The defaults are SmolLM2-135M-Instruct (text, GGUF) and all-MiniLM-L6-v2 (embeddings,
-//! safetensors), fetched by `cargo xtask setup` into `~/.cache/mantle/models`. A model whose
+//! safetensors), fetched by `mantle models pull` (or `cargo xtask setup`) into `~/.cache/mantle/models`. A model whose
 //! files are missing is not served; asking for it is a ResourceNotFoundException that says how
 //! to install it.
 
@@ -16,6 +16,8 @@ use crate::error::AwsError;
 
 pub const SMOLLM2_ID: &str = "hf.smollm2-135m-instruct-v1:0";
 pub const MINILM_ID: &str = "hf.all-minilm-l6-v2-v1:0";
+/// Bedrock's message for a model id it does not know (a ValidationException).
+pub const INVALID_MODEL_ID: &str = "The provided model identifier is invalid.";
 
 /// Sequences that decode together in one forward pass.
 const MAX_ACTIVE_SEQUENCES: usize = 8;
@@ -74,6 +76,8 @@ impl Served {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     models: BTreeMap<String, Served>,
+    /// Bedrock model and inference-profile ids that name a served model (`[model-aliases]`).
+    aliases: BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -89,7 +93,7 @@ impl Catalog {
             path: gguf.clone(),
         };
         if let Err(error) = catalog.add_text(info) {
-            tracing::warn!(path = %gguf.display(), %error, "text model not served (run `cargo xtask setup`)");
+            tracing::warn!(path = %gguf.display(), %error, "text model not served (run `mantle models pull`)");
         }
         let minilm = model_dir.join("all-minilm-l6-v2");
         let info = ModelInfo {
@@ -100,7 +104,7 @@ impl Catalog {
             path: minilm.clone(),
         };
         if let Err(error) = catalog.add_embedding(info) {
-            tracing::warn!(path = %minilm.display(), %error, "embedding model not served (run `cargo xtask setup`)");
+            tracing::warn!(path = %minilm.display(), %error, "embedding model not served (run `mantle models pull`)");
         }
         catalog
     }
@@ -136,22 +140,40 @@ impl Catalog {
         self.models.values()
     }
 
-    /// The model for an id or a foundation-model ARN
-    /// (`arn:aws:bedrock:<region>::foundation-model/<id>`).
+    /// Makes `alias` (a Bedrock model or inference-profile id) name the served model `target`.
+    pub fn add_alias(&mut self, alias: String, target: String) {
+        self.aliases.insert(alias, target);
+    }
+
+    /// Every alias whose target is served, with that model.
+    pub fn aliases(&self) -> impl Iterator<Item = (&str, &Served)> {
+        self.aliases
+            .iter()
+            .filter_map(|(alias, target)| Some((alias.as_str(), self.models.get(target)?)))
+    }
+
+    /// The model for an id, an alias, a foundation-model ARN
+    /// (`arn:aws:bedrock:<region>::foundation-model/<id>`) or an inference-profile ARN
+    /// (`arn:aws:bedrock:<region>:<account>:inference-profile/<id>`).
     pub fn resolve(&self, model_id: &str) -> Result<&Served, AwsError> {
-        let id = match model_id.split_once(":foundation-model/") {
+        let id = match model_id
+            .split_once(":foundation-model/")
+            .or_else(|| model_id.split_once(":inference-profile/"))
+        {
             Some((prefix, id)) if prefix.starts_with("arn:aws") => id,
             _ => model_id,
         };
+        let id = self.aliases.get(id).map_or(id, String::as_str);
         self.models.get(id).ok_or_else(|| {
-            AwsError::not_found(format!(
-                "Model {model_id} is not served here. Served models: {}.",
-                if self.models.is_empty() {
-                    "none (run `cargo xtask setup` to install the defaults)".to_owned()
-                } else {
-                    self.models.keys().cloned().collect::<Vec<_>>().join(", ")
-                }
-            ))
+            if [SMOLLM2_ID, MINILM_ID].contains(&id) {
+                // A default model whose files are missing: say how to get them.
+                AwsError::not_found(format!(
+                    "Model {id} is not installed here (run `mantle models pull`)."
+                ))
+            } else {
+                // Bedrock's answer for an id it does not know.
+                AwsError::validation(INVALID_MODEL_ID)
+            }
         })
     }
 
