@@ -128,3 +128,38 @@ struct FileSettings {
     #[serde(default)]
     model_aliases: BTreeMap<String, String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_file(text: &str) -> anyhow::Result<Settings> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mantle.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::new("127.0.0.1:0".parse().unwrap(), dir.path().to_owned()).merge_file(&path)
+    }
+
+    #[test]
+    fn model_aliases_map_bedrock_ids_to_served_models() {
+        let settings = from_file(
+            "[model-aliases]\n\"anthropic.claude-3-haiku-20240307-v1:0\" = \"hf.smollm2-135m-instruct-v1:0\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.model_aliases["anthropic.claude-3-haiku-20240307-v1:0"],
+            "hf.smollm2-135m-instruct-v1:0"
+        );
+        assert!(from_file("").unwrap().model_aliases.is_empty());
+    }
+
+    #[test]
+    fn a_bad_alias_is_refused_with_its_name() {
+        let error = from_file("[model-aliases]\n\"a/b\" = \"hf.smollm2-135m-instruct-v1:0\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("a/b"), "{error}");
+        let error = from_file("[model-aliases]\n\"x\" = 3\n").unwrap_err().to_string();
+        assert!(error.contains("expected a string"), "{error}");
+    }
+}
