@@ -120,9 +120,7 @@ impl Registry {
         let mut loaded = BTreeMap::new();
         for builtin in builtins {
             let plugin = Manifest::parse(builtin.manifest).and_then(|manifest| {
-                let id = manifest.id();
                 LoadedPlugin::load(manifest, builtin.wasm, &engine, &services)
-                    .inspect_err(|e| load_failed(&id, e))
             });
             match plugin {
                 Ok(plugin) => {
@@ -167,7 +165,10 @@ impl Registry {
                         .ok_or_else(not_found);
                 };
                 if !entry.enabled {
-                    return Err(CallError::Disabled(spec.to_owned()));
+                    return self
+                        .builtin(name, Some(&version))
+                        .cloned()
+                        .ok_or_else(|| CallError::Disabled(spec.to_owned()));
                 }
                 Ok(entry.plugin.clone())
             }

@@ -163,9 +163,10 @@ pub async fn get_foundation_model(
         .find(|(model_id, _)| *model_id == id)
         .map(|(model_id, served)| summary(&app, model_id, served))
         .ok_or_else(|| {
-            AwsError::not_found(format!(
-                "Could not resolve the foundation model from the provided model identifier {identifier}."
-            ))
+            // Bedrock's words for it.
+            AwsError::not_found(
+                "Could not resolve the foundation model from the provided model identifier.",
+            )
         })?;
     Ok(Json(json!({ "modelDetails": details })))
 }
