@@ -134,7 +134,9 @@ def test_strands_agent_tool_and_structured_output(server):
     agent = Agent(model=strands_model(server), tools=[get_weather], callback_handler=None)
     # Calling the tool through the agent records the call and its result in the conversation.
     assert agent.tool.get_weather(city="Paris")["content"][0]["text"] == "sunny in Paris"
-    # Structured output forces a tool call whose input must fit the schema.
-    answer = agent.structured_output(City, "Paris is the capital of which country? Give the city and the country.")
+    # Structured output is a forced tool call (Converse toolChoice) whose input fits the schema.
+    agent = Agent(model=strands_model(server), callback_handler=None)
+    result = agent("Paris is the capital of which country? Give the city and the country.", structured_output_model=City)
+    answer = result.structured_output
     assert isinstance(answer, City)
-    assert answer.city.strip() and answer.country.strip()
+    assert answer.city == "Paris" and "France" in answer.country
