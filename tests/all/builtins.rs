@@ -100,13 +100,21 @@ fn an_installed_plugin_overrides_the_built_in_of_its_name() {
     };
     // Installed wins over built-in even at a lower version: an operator's copy is deliberate.
     let got = active(&server);
-    assert_eq!((got["id"].as_str(), got["source"].as_str()), (Some("word-filter@0.0.9"), Some("installed")));
+    assert_eq!(
+        (got["id"].as_str(), got["source"].as_str()),
+        (Some("word-filter@0.0.9"), Some("installed"))
+    );
 
     // Both stay listed; disabling the installed one brings the built-in back.
     let word_filters: Vec<(String, String)> = plugins(&server)
         .iter()
         .filter(|p| p["name"] == "word-filter")
-        .map(|p| (p["id"].as_str().unwrap().to_owned(), p["source"].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["source"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         word_filters,
@@ -121,7 +129,10 @@ fn an_installed_plugin_overrides_the_built_in_of_its_name() {
         .unwrap();
     assert_eq!(disabled.status(), 200);
     let got = active(&server);
-    assert_eq!((got["id"].as_str(), got["source"].as_str()), (Some("word-filter@0.1.0"), Some("builtin")));
+    assert_eq!(
+        (got["id"].as_str(), got["source"].as_str()),
+        (Some("word-filter@0.1.0"), Some("builtin"))
+    );
 
     // A built-in is not something the admin API can remove.
     let removed = client

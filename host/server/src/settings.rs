@@ -159,7 +159,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("a/b"), "{error}");
-        let error = from_file("[model-aliases]\n\"x\" = 3\n").unwrap_err().to_string();
+        let error = from_file("[model-aliases]\n\"x\" = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("expected a string"), "{error}");
     }
 }

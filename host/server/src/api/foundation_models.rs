@@ -208,10 +208,7 @@ pub async fn list_inference_profiles(
             .ok()
             .filter(|n| (1..=1000).contains(n))
             .ok_or_else(|| {
-                AwsError::invalid_field(
-                    "maxResults",
-                    "Member must have value between 1 and 1000",
-                )
+                AwsError::invalid_field("maxResults", "Member must have value between 1 and 1000")
             })?,
     };
     let system_defined = match filters.type_equals.as_deref() {
