@@ -3,6 +3,7 @@
 //! They use the real plugins built from `plugins/` (`cargo xtask build-plugins`), real servers
 //! on random loopback ports, and the router directly through `tower::ServiceExt::oneshot`.
 
+mod builtins;
 mod cli;
 mod guardrails_router;
 mod hostile_plugins;

@@ -18,17 +18,35 @@ from botocore.config import Config
 
 REGION = "us-east-1"
 
+# Bedrock ids that unchanged applications (and LlamaIndex, which refuses ids it does not know)
+# send, mapped to the served models by the session server's settings file.
+ALIASES = {
+    "anthropic.claude-3-haiku-20240307-v1:0": "hf.smollm2-135m-instruct-v1:0",
+    "us.anthropic.claude-3-haiku-20240307-v1:0": "hf.smollm2-135m-instruct-v1:0",
+    "meta.llama3-8b-instruct-v1:0": "hf.smollm2-135m-instruct-v1:0",
+}
+
+# A hung stream or server fails the test instead of holding CI: no call waits longer than this
+# for a byte, and nothing is retried behind the test's back.
+CLIENT_CONFIG = Config(connect_timeout=10, read_timeout=60, retries={"max_attempts": 1, "mode": "standard"})
+
 
 class Server:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, install_dist: bool = True, settings: str = "", env=None):
+        """A `mantle serve` on a random port over `data_dir`. With `install_dist`, the built
+        plugins are copied into its plugins folder; without, it serves only its built-ins."""
         self.data_dir = data_dir
         plugins = data_dir / "plugins"
         plugins.mkdir(parents=True)
-        for plugin in Path(os.environ["MANTLE_PLUGIN_DIST"]).iterdir():
-            shutil.copytree(plugin, plugins / plugin.name)
-        env = dict(os.environ, MANTLE_LOG="warn")
+        if install_dist:
+            for plugin in Path(os.environ["MANTLE_PLUGIN_DIST"]).iterdir():
+                shutil.copytree(plugin, plugins / plugin.name)
+        config = data_dir / "mantle.toml"
+        config.write_text(settings)
+        env = dict(os.environ, MANTLE_LOG="warn", **(env or {}))
         self.process = subprocess.Popen(
-            [os.environ["MANTLE_BIN"], "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)],
+            [os.environ["MANTLE_BIN"], "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir),
+             "--config", str(config)],
             stdout=subprocess.PIPE,
             env=env,
             text=True,
@@ -67,9 +85,13 @@ class Server:
             self.process.kill()
 
 
+def toml_aliases(aliases: dict) -> str:
+    return "[model-aliases]\n" + "".join(f"{json.dumps(k)} = {json.dumps(v)}\n" for k, v in aliases.items())
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("mantle"))
+    server = Server(tmp_path_factory.mktemp("mantle"), settings=toml_aliases(ALIASES))
     yield server
     server.stop()
 
@@ -81,7 +103,7 @@ def _client(service: str, server: Server):
         region_name=REGION,
         aws_access_key_id="AKIDEXAMPLE",
         aws_secret_access_key="secret",
-        config=Config(retries={"max_attempts": 1}),
+        config=CLIENT_CONFIG,
     )
 
 

@@ -58,7 +58,7 @@ fn main() -> anyhow::Result<()> {
             util::step("building mantle");
             util::cargo(&root, &["build", "-p", "mantle-server", "--bin", "mantle"])?;
             let data_dir = root.join(data_dir);
-            plugins::install_builtins(&root, &data_dir.join("plugins"))?;
+            plugins::retire_builtin_copies(&root, &data_dir.join("plugins"))?;
             util::step(&format!("starting mantle on {listen} (Ctrl-C to stop)"));
             util::run(
                 std::process::Command::new(util::target_dir().join("debug/mantle"))

@@ -50,28 +50,19 @@ pub fn test_native(root: &Path) -> anyhow::Result<()> {
     )
 }
 
-/// Copies the built-in plugins into a server's plugins directory, by write-then-rename so a
-/// watching server never sees half a plugin.
-pub fn install_builtins(root: &Path, plugins_dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(plugins_dir)?;
-    for entry in std::fs::read_dir(root.join("plugins/dist"))? {
-        let entry = entry?;
-        let target = plugins_dir.join(entry.file_name());
-        let wasm = std::fs::read(entry.path().join("plugin.wasm"))?;
-        if std::fs::read(target.join("plugin.wasm")).ok().as_deref() == Some(&wasm[..]) {
-            continue;
+/// Removes copies of the built-in plugins that earlier versions of `cargo xtask up` installed
+/// into a server's plugins directory: the binary carries them now, and an installed copy would
+/// override (and so pin) the built-in of the same name.
+pub fn retire_builtin_copies(root: &Path, plugins_dir: &Path) -> anyhow::Result<()> {
+    let Ok(dist) = std::fs::read_dir(root.join("plugins/dist")) else {
+        return Ok(());
+    };
+    for entry in dist {
+        let copy = plugins_dir.join(entry?.file_name());
+        if copy.join("plugin.toml").is_file() {
+            std::fs::remove_dir_all(&copy)?;
+            eprintln!("    removed {} (built into the binary now)", copy.display());
         }
-        let staging = plugins_dir.join(format!(".staging-{}", entry.file_name().to_string_lossy()));
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging)?;
-        std::fs::write(staging.join("plugin.wasm"), &wasm)?;
-        std::fs::copy(
-            entry.path().join("plugin.toml"),
-            staging.join("plugin.toml"),
-        )?;
-        let _ = std::fs::remove_dir_all(&target);
-        std::fs::rename(&staging, &target)?;
-        eprintln!("    installed {}", entry.file_name().to_string_lossy());
     }
     Ok(())
 }
@@ -86,8 +77,8 @@ fn lay_out(
     if !src.is_dir() {
         return Ok(());
     }
-    let _ = std::fs::remove_dir_all(dist);
     std::fs::create_dir_all(dist)?;
+    let mut laid_out = Vec::new();
     for entry in std::fs::read_dir(src)? {
         let dir = entry?.path();
         let manifest_path = dir.join("plugin.toml");
@@ -112,8 +103,27 @@ fn lay_out(
         }
         let out = dist.join(format!("{name}@{version}"));
         std::fs::create_dir_all(&out)?;
-        std::fs::copy(&wasm, out.join("plugin.wasm"))?;
-        std::fs::write(out.join("plugin.toml"), manifest)?;
+        write_if_changed(&out.join("plugin.wasm"), &std::fs::read(&wasm)?)?;
+        write_if_changed(&out.join("plugin.toml"), manifest.as_bytes())?;
+        laid_out.push(out);
+    }
+    // Stale versions go; unchanged files keep their times, so the server (which embeds the
+    // dist, see host/server/build.rs) is not rebuilt when no plugin changed.
+    for entry in std::fs::read_dir(dist)? {
+        let path = entry?.path();
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if !hidden && !laid_out.contains(&path) {
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        }
+    }
+    Ok(())
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if std::fs::read(path).ok().as_deref() != Some(bytes) {
+        std::fs::write(path, bytes)?;
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! The models this server runs, by Bedrock-style id, loaded from the model dir at start.
 //!
 //! The defaults are SmolLM2-135M-Instruct (text, GGUF) and all-MiniLM-L6-v2 (embeddings,
-//! safetensors), fetched by `cargo xtask setup` into `~/.cache/mantle/models`. A model whose
-//! files are missing is not served (a warning at start says how to install it).
+//! safetensors), fetched by `mantle models pull` (or `cargo xtask setup`) into
+//! `~/.cache/mantle/models`. A model whose files are missing is not served; asking for it is
+//! [`InferenceError::NotInstalled`], which says how to install it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,6 +87,8 @@ impl Served {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     models: BTreeMap<String, Served>,
+    /// Bedrock model and inference-profile ids that name a served model (`[model-aliases]`).
+    aliases: BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -101,7 +104,7 @@ impl Catalog {
             path: gguf.clone(),
         };
         if let Err(error) = catalog.add_text(info) {
-            tracing::warn!(path = %gguf.display(), %error, "text model not served (run `cargo xtask setup`)");
+            tracing::warn!(path = %gguf.display(), %error, "text model not served (run `mantle models pull`)");
         }
         let minilm = model_dir.join("all-minilm-l6-v2");
         let info = ModelInfo {
@@ -112,7 +115,7 @@ impl Catalog {
             path: minilm.clone(),
         };
         if let Err(error) = catalog.add_embedding(info) {
-            tracing::warn!(path = %minilm.display(), %error, "embedding model not served (run `cargo xtask setup`)");
+            tracing::warn!(path = %minilm.display(), %error, "embedding model not served (run `mantle models pull`)");
         }
         catalog
     }
@@ -157,19 +160,43 @@ impl Catalog {
         self.models.values()
     }
 
-    /// The model for an id or a foundation-model ARN
-    /// (`arn:aws:bedrock:<region>::foundation-model/<id>`).
+    /// Makes `alias` (a Bedrock model or inference-profile id) name the served model `target`.
+    pub fn add_alias(&mut self, alias: String, target: String) {
+        self.aliases.insert(alias, target);
+    }
+
+    /// Every alias whose target is served, with that model.
+    pub fn aliases(&self) -> impl Iterator<Item = (&str, &Served)> {
+        self.aliases
+            .iter()
+            .filter_map(|(alias, target)| Some((alias.as_str(), self.models.get(target)?)))
+    }
+
+    /// The model for an id, an alias, a foundation-model ARN
+    /// (`arn:aws:bedrock:<region>::foundation-model/<id>`) or an inference-profile ARN
+    /// (`arn:aws:bedrock:<region>:<account>:inference-profile/<id>`).
     pub fn resolve(&self, model_id: &str) -> Result<&Served, InferenceError> {
-        let id = match model_id.split_once(":foundation-model/") {
+        let id = match model_id
+            .split_once(":foundation-model/")
+            .or_else(|| model_id.split_once(":inference-profile/"))
+        {
             Some((prefix, id)) if prefix.starts_with("arn:aws") => id,
             _ => model_id,
         };
-        self.models
-            .get(id)
-            .ok_or_else(|| InferenceError::UnknownModel {
-                model_id: model_id.to_owned(),
-                served: self.models.keys().cloned().collect(),
-            })
+        let id = self.aliases.get(id).map_or(id, String::as_str);
+        self.models.get(id).ok_or_else(|| {
+            if [SMOLLM2_ID, MINILM_ID].contains(&id) {
+                // A default model whose files are missing: say how to get them.
+                InferenceError::NotInstalled {
+                    model_id: id.to_owned(),
+                }
+            } else {
+                InferenceError::UnknownModel {
+                    model_id: model_id.to_owned(),
+                    served: self.models.keys().cloned().collect(),
+                }
+            }
+        })
     }
 
     /// The text model for an id; an embedding model's id is a [`InferenceError::WrongKind`].

@@ -76,6 +76,9 @@ pub enum InferenceError {
         /// The ids that are served, for the message.
         served: Vec<String>,
     },
+    /// One of the default models, whose files are not installed here.
+    #[error("Model {model_id} is not installed here (run `mantle models pull`).")]
+    NotInstalled { model_id: String },
     /// The model exists but does not do this (embedding a text model, chatting with an
     /// embedding model).
     #[error("Model {model_id} is {} model; it does not support this operation.", kind_article(*actual))]

@@ -29,5 +29,5 @@ pub use engine::{EngineConfig, PluginEngine};
 pub use error::{CallError, LoadError};
 pub use manifest::{Capabilities, Kind, Limits, Manifest};
 pub use plugin::LoadedPlugin;
-pub use registry::{PluginInfo, Registry};
+pub use registry::{Builtin, PluginInfo, PluginSource, Registry};
 pub use services::{HostServices, KvStore, MemoryKv};

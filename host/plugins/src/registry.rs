@@ -7,6 +7,13 @@
 //!
 //! Readers take an `Arc<LoadedPlugin>` from an immutable snapshot: a call in flight keeps the
 //! version it started with, while the next call sees the new snapshot.
+//!
+//! Built-in plugins (compiled into the host binary, see [`Builtin`]) sit below the plugins
+//! directory: a name resolves to its newest enabled *installed* version first, and to the
+//! built-in only when no installed version of that name is enabled. So installing any version
+//! of `word-filter` replaces the built-in one, and disabling or removing it brings the built-in
+//! back. Built-ins cannot be disabled or removed themselves; an installed plugin of the same
+//! name is how an operator replaces one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,11 +40,29 @@ struct Entry {
 
 type Snapshot = BTreeMap<String, BTreeMap<semver::Version, Entry>>;
 
+/// A plugin compiled into the host binary: its `plugin.toml` text and component bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Builtin {
+    pub manifest: &'static str,
+    pub wasm: &'static [u8],
+}
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginSource {
+    /// The plugins directory or the admin API.
+    Installed,
+    /// Shipped inside the host binary.
+    Builtin,
+}
+
 /// What the admin API and CLI show of a plugin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginInfo {
     pub id: String,
+    pub source: PluginSource,
     pub name: String,
     pub version: String,
     pub kind: Kind,
@@ -55,6 +80,8 @@ pub struct Registry {
     services: Arc<HostServices>,
     dir: PathBuf,
     snapshot: ArcSwap<Snapshot>,
+    /// The built-in plugins by name, fixed at start.
+    builtins: BTreeMap<String, Arc<LoadedPlugin>>,
     /// Serialises changes; readers never take it.
     changes: Mutex<()>,
     pub(crate) watcher: Mutex<Option<notify::RecommendedWatcher>>,
@@ -77,12 +104,38 @@ impl Registry {
         services: Arc<HostServices>,
         dir: PathBuf,
     ) -> anyhow::Result<Arc<Self>> {
+        Self::open_with_builtins(engine, services, dir, &[])
+    }
+
+    /// [`Registry::open`] with built-in plugins beneath the plugins directory. Each is compiled
+    /// through the engine's component cache, so only a fresh cache pays for compilation; one
+    /// that fails to load is logged and skipped.
+    pub fn open_with_builtins(
+        engine: Arc<PluginEngine>,
+        services: Arc<HostServices>,
+        dir: PathBuf,
+        builtins: &[Builtin],
+    ) -> anyhow::Result<Arc<Self>> {
         std::fs::create_dir_all(&dir)?;
+        let mut loaded = BTreeMap::new();
+        for builtin in builtins {
+            let plugin = Manifest::parse(builtin.manifest).and_then(|manifest| {
+                LoadedPlugin::load(manifest, builtin.wasm, &engine, &services)
+            });
+            match plugin {
+                Ok(plugin) => {
+                    swap_metrics(&BTreeMap::new(), &plugin);
+                    loaded.insert(plugin.manifest().name.clone(), Arc::new(plugin));
+                }
+                Err(error) => load_failed("built-in plugin", &error),
+            }
+        }
         let registry = Arc::new(Self {
             engine,
             services,
             dir,
             snapshot: ArcSwap::from_pointee(Snapshot::new()),
+            builtins: loaded,
             changes: Mutex::new(()),
             watcher: Mutex::new(None),
         });
@@ -102,35 +155,63 @@ impl Registry {
         match spec.split_once('@') {
             Some((name, version)) => {
                 let version = semver::Version::parse(version).map_err(|_| not_found())?;
-                let entry = snapshot
+                let Some(entry) = snapshot
                     .get(name)
                     .and_then(|versions| versions.get(&version))
-                    .ok_or_else(not_found)?;
+                else {
+                    return self
+                        .builtin(name, Some(&version))
+                        .cloned()
+                        .ok_or_else(not_found);
+                };
                 if !entry.enabled {
-                    return Err(CallError::Disabled(spec.to_owned()));
+                    return self
+                        .builtin(name, Some(&version))
+                        .cloned()
+                        .ok_or_else(|| CallError::Disabled(spec.to_owned()));
                 }
                 Ok(entry.plugin.clone())
             }
             None => {
-                let versions = snapshot.get(spec).ok_or_else(not_found)?;
-                versions
-                    .values()
-                    .rev()
-                    .find(|entry| entry.enabled)
-                    .map(|entry| entry.plugin.clone())
-                    .ok_or_else(|| CallError::Disabled(spec.to_owned()))
+                let versions = snapshot.get(spec);
+                let installed = versions
+                    .and_then(|versions| versions.values().rev().find(|entry| entry.enabled));
+                match (installed, self.builtin(spec, None)) {
+                    (Some(entry), _) => Ok(entry.plugin.clone()),
+                    (None, Some(builtin)) => Ok(builtin.clone()),
+                    (None, None) if versions.is_some() => Err(CallError::Disabled(spec.to_owned())),
+                    (None, None) => Err(not_found()),
+                }
             }
         }
     }
 
-    /// Every plugin version, by name then version.
+    /// The built-in plugin called `name` (of exactly `version`, when given).
+    fn builtin(&self, name: &str, version: Option<&semver::Version>) -> Option<&Arc<LoadedPlugin>> {
+        self.builtins
+            .get(name)
+            .filter(|plugin| version.is_none_or(|v| plugin.manifest().version == *v))
+    }
+
+    /// Every plugin version, by name then version (a built-in before an installed copy of
+    /// the same version).
     pub fn list(&self) -> Vec<PluginInfo> {
         let snapshot = self.snapshot.load();
-        snapshot
+        let mut all: Vec<PluginInfo> = snapshot
             .values()
             .flat_map(|versions| versions.values())
             .map(info)
-            .collect()
+            .chain(self.builtins.values().map(|p| builtin_info(p)))
+            .collect();
+        all.sort_by(|a, b| {
+            let version = |i: &PluginInfo| semver::Version::parse(&i.version).ok();
+            (&a.name, version(a), a.source == PluginSource::Installed).cmp(&(
+                &b.name,
+                version(b),
+                b.source == PluginSource::Installed,
+            ))
+        });
+        all
     }
 
     /// Information about one plugin version (`name@version`) or a name's active version.
@@ -140,12 +221,15 @@ impl Registry {
             Some((name, version)) => (name, Some(semver::Version::parse(version).ok()?)),
             None => (spec, None),
         };
-        let versions = snapshot.get(name)?;
-        let entry = match version {
-            Some(version) => versions.get(&version)?,
-            None => versions.values().rev().find(|e| e.enabled)?,
+        let versions = snapshot.get(name);
+        let entry = match &version {
+            Some(version) => versions.and_then(|v| v.get(version)),
+            None => versions.and_then(|v| v.values().rev().find(|e| e.enabled)),
         };
-        Some(info(entry))
+        entry.map(info).or_else(|| {
+            self.builtin(name, version.as_ref())
+                .map(|plugin| builtin_info(plugin))
+        })
     }
 
     /// Installs a plugin from its manifest text and component bytes: compiled, checked and
@@ -374,16 +458,28 @@ fn find_mut<'a>(snapshot: &'a mut Snapshot, id: &str) -> Option<&'a mut Entry> {
 }
 
 fn info(entry: &Entry) -> PluginInfo {
-    let manifest = entry.plugin.manifest();
+    PluginInfo {
+        enabled: entry.enabled,
+        ..plugin_info(&entry.plugin, PluginSource::Installed)
+    }
+}
+
+fn builtin_info(plugin: &LoadedPlugin) -> PluginInfo {
+    plugin_info(plugin, PluginSource::Builtin)
+}
+
+fn plugin_info(plugin: &LoadedPlugin, source: PluginSource) -> PluginInfo {
+    let manifest = plugin.manifest();
     PluginInfo {
         id: manifest.id(),
+        source,
         name: manifest.name.clone(),
         version: manifest.version.to_string(),
         kind: manifest.kind,
         wit: manifest.wit.clone(),
         description: manifest.description.clone(),
-        enabled: entry.enabled,
-        digest: entry.plugin.digest().to_owned(),
+        enabled: true,
+        digest: plugin.digest().to_owned(),
         capabilities: manifest.capabilities.clone(),
         limits: manifest.limits,
     }

@@ -40,7 +40,18 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         kv: Some(Arc::new(SledKv::new(&store)?)),
         ..Default::default()
     });
-    let registry = mantle_plugins::Registry::open(engine, services, settings.plugins_dir.clone())?;
+    let builtins = crate::builtins::BUILTIN_PLUGINS;
+    if builtins.is_empty() {
+        tracing::warn!(
+            "this build has no built-in plugins (build them with `cargo xtask build-plugins`, then rebuild); only installed plugins are served"
+        );
+    }
+    let registry = mantle_plugins::Registry::open_with_builtins(
+        engine,
+        services,
+        settings.plugins_dir.clone(),
+        builtins,
+    )?;
     if settings.watch_plugins {
         registry.watch()?;
     }
@@ -49,9 +60,14 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         account: settings.identity.account.clone(),
     };
     let guardrails = Guardrails::new(store.clone(), registry.clone(), scope)?;
-    let models = Arc::new(mantle_inference::Catalog::load_defaults(
-        &settings.model_dir,
-    ));
+    let mut catalog = mantle_inference::Catalog::load_defaults(&settings.model_dir);
+    for (alias, target) in &settings.model_aliases {
+        catalog.add_alias(alias.clone(), target.clone());
+        if catalog.resolve(target).is_err() {
+            tracing::warn!(%alias, %target, "model alias names a model that is not served");
+        }
+    }
+    let models = Arc::new(catalog);
     Ok(AppState {
         models,
         settings: Arc::new(settings),

