@@ -90,7 +90,7 @@ fn an_installed_plugin_overrides_the_built_in_of_its_name() {
         }))
         .send()
         .unwrap();
-    assert_eq!(installed.status(), 200, "{}", installed.text().unwrap());
+    assert_eq!(installed.status(), 201, "{}", installed.text().unwrap());
 
     let active = |server: &TestServer| -> Value {
         reqwest::blocking::get(server.url("/admin/plugins/word-filter"))
