@@ -1,4 +1,4 @@
-//! Guest bindings generated from `wit/mantle-plugin@0.1.0`.
+//! Guest bindings generated from `wit/mantle-plugin@0.2.0`.
 //!
 //! The host imports are generated once (in [`host`]) and every world reuses them through
 //! `with`, so a `PluginError` or a `log` call is the same type in every world.
@@ -14,7 +14,7 @@
 /// The host's imports: `log`, `kv`, `models`, `knowledge`.
 pub mod host {
     wit_bindgen::generate!({
-        path: "../wit/mantle-plugin@0.1.0",
+        path: "../wit/mantle-plugin@0.2.0",
         world: "host-imports",
     });
 }
@@ -26,14 +26,14 @@ macro_rules! world {
         $(#[$doc])*
         pub mod $module {
             wit_bindgen::generate!({
-                path: "../wit/mantle-plugin@0.1.0",
+                path: "../wit/mantle-plugin@0.2.0",
                 world: $world,
                 with: {
-                    "mantle:plugin/types@0.1.0": crate::bindings::host::mantle::plugin::types,
-                    "mantle:plugin/log@0.1.0": crate::bindings::host::mantle::plugin::log,
-                    "mantle:plugin/kv@0.1.0": crate::bindings::host::mantle::plugin::kv,
-                    "mantle:plugin/models@0.1.0": crate::bindings::host::mantle::plugin::models,
-                    "mantle:plugin/knowledge@0.1.0": crate::bindings::host::mantle::plugin::knowledge,
+                    "mantle:plugin/types@0.2.0": crate::bindings::host::mantle::plugin::types,
+                    "mantle:plugin/log@0.2.0": crate::bindings::host::mantle::plugin::log,
+                    "mantle:plugin/kv@0.2.0": crate::bindings::host::mantle::plugin::kv,
+                    "mantle:plugin/models@0.2.0": crate::bindings::host::mantle::plugin::models,
+                    "mantle:plugin/knowledge@0.2.0": crate::bindings::host::mantle::plugin::knowledge,
                 },
                 pub_export_macro: true,
                 export_macro_name: "export",

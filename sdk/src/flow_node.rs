@@ -14,15 +14,37 @@
 //! ```
 
 pub use crate::PluginError;
-pub use crate::bindings::flow_node::exports::mantle::plugin::node::{Guest, PortValue};
+pub use crate::bindings::flow_node::exports::mantle::plugin::node::{Guest, PortType, PortValue};
 
 impl PortValue {
-    /// A port value holding `value` serialised as JSON.
+    /// A port value holding `value` serialised as JSON, typed by what it serialises to.
+    ///
+    /// ```
+    /// use mantle_sdk::flow_node::{PortType, PortValue};
+    /// assert_eq!(PortValue::new("n", &3).type_, PortType::Number);
+    /// assert_eq!(PortValue::new("s", &"x").type_, PortType::String);
+    /// ```
     pub fn new(name: impl Into<String>, value: &impl serde::Serialize) -> Self {
+        // Serialising plain data to JSON cannot fail; `null` marks the impossible case.
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
         Self {
             name: name.into(),
-            // Serialising plain data to JSON cannot fail; `null` marks the impossible case.
-            value: serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned()),
+            type_: PortType::of(&value),
+            value: value.to_string(),
+        }
+    }
+}
+
+impl PortType {
+    /// The port type of a JSON value. `null` has none of its own: it is reported as `object`
+    /// (and the host refuses it as an output, since `null` is not an object).
+    pub fn of(value: &serde_json::Value) -> Self {
+        match value {
+            serde_json::Value::String(_) => Self::String,
+            serde_json::Value::Number(_) => Self::Number,
+            serde_json::Value::Bool(_) => Self::Boolean,
+            serde_json::Value::Array(_) => Self::Array,
+            serde_json::Value::Object(_) | serde_json::Value::Null => Self::Object,
         }
     }
 }

@@ -40,6 +40,33 @@ impl AssessRequest {
     }
 }
 
+/// A sentence window of a guarded block (see [`crate::text::windows`]): the block's index and
+/// the window's byte range in it.
+pub type Window = (u32, std::ops::Range<usize>);
+
+impl AssessRequest {
+    /// The sentence windows of every guarded block, in order, with their texts: what
+    /// model-backed policies embed.
+    ///
+    /// ```
+    /// let request = mantle_sdk::testkit::input(&["Hi there you. Bye now then."], serde_json::json!({}));
+    /// let (windows, texts) = request.sentence_windows();
+    /// assert_eq!(texts, ["Hi there you.", "Hi there you. Bye now then.", "Bye now then."]);
+    /// assert_eq!(windows[2], (0, 14..27));
+    /// ```
+    pub fn sentence_windows(&self) -> (Vec<Window>, Vec<String>) {
+        let mut windows = Vec::new();
+        let mut texts = Vec::new();
+        for (index, block) in self.guarded_blocks() {
+            for range in crate::text::windows(&block.text) {
+                texts.push(block.text[range.clone()].to_owned());
+                windows.push((index, range));
+            }
+        }
+        (windows, texts)
+    }
+}
+
 impl TextBlock {
     /// Whether other policies than contextual grounding assess this block.
     pub fn is_guarded(&self) -> bool {

@@ -1,7 +1,7 @@
 //! # mantle-sdk
 //!
 //! Everything a Mantle plugin author depends on: the guest bindings of the
-//! `mantle:plugin@0.1.0` WIT package, one export macro per world, typed helpers, and a native
+//! `mantle:plugin@0.2.0` WIT package, one export macro per world, typed helpers, and a native
 //! test kit so plugin logic is unit-tested with plain `cargo test`.
 //!
 //! A guardrail policy that blocks the word "forbidden":
@@ -47,7 +47,9 @@ pub mod flow_node;
 pub mod guardrail;
 pub mod kv;
 pub mod log;
+pub mod models;
 pub mod testkit;
+pub mod text;
 pub mod tool;
 
 pub use bindings::host::mantle::plugin::types::{PluginError, Span};
@@ -92,7 +94,7 @@ export_macro!(
 );
 
 /// The WIT package version this SDK's bindings were generated from.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 impl PluginError {
     /// A plugin error with a machine-readable `code` and a message.

@@ -104,3 +104,35 @@ pub(crate) fn capture_log(level: Level, message: &str) {
 pub(crate) fn with_kv<R>(f: impl FnOnce(&mut BTreeMap<String, Vec<u8>>) -> R) -> R {
     KV.with(|kv| f(&mut kv.borrow_mut()))
 }
+
+/// A stand-in embedder for native tests of model-backed policies (natively there is no model):
+/// one dimension per hashed lowercase word, so texts that share words are similar. Real
+/// behaviour is measured through the host.
+///
+/// ```
+/// let v = mantle_sdk::testkit::bag_of_words("any", &["Cats, cats".to_owned()]).unwrap();
+/// assert_eq!(v[0].iter().sum::<f32>(), 2.0);
+/// ```
+pub fn bag_of_words(
+    _model_id: &str,
+    texts: &[String],
+) -> Result<Vec<Vec<f32>>, crate::PluginError> {
+    const DIMS: usize = 256;
+    Ok(texts
+        .iter()
+        .map(|text| {
+            let mut v = vec![0.0f32; DIMS];
+            for word in text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+            {
+                let h = word
+                    .to_lowercase()
+                    .bytes()
+                    .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+                v[h as usize % DIMS] += 1.0;
+            }
+            v
+        })
+        .collect())
+}

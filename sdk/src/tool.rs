@@ -62,3 +62,44 @@ impl ToolResult {
         }
     }
 }
+
+impl InvocationContext {
+    /// A context for session `session_id` with no agent and no attributes, e.g. for tests.
+    ///
+    /// ```
+    /// let context = mantle_sdk::tool::InvocationContext::session("s-1")
+    ///     .with_session_attribute("tenant", "acme");
+    /// assert_eq!(context.session_attribute("tenant"), Some("acme"));
+    /// ```
+    pub fn session(session_id: impl Into<String>) -> Self {
+        Self {
+            session_id: session_id.into(),
+            agent_id: None,
+            agent_name: None,
+            agent_alias_id: None,
+            action_group: None,
+            session_attributes: Vec::new(),
+            prompt_session_attributes: Vec::new(),
+            input_text: None,
+        }
+    }
+
+    /// Adds a session attribute.
+    pub fn with_session_attribute(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.session_attributes.push((key.into(), value.into()));
+        self
+    }
+
+    /// The session attribute `key`; a prompt-session attribute of that name wins, as in
+    /// Bedrock Agents.
+    pub fn session_attribute(&self, key: &str) -> Option<&str> {
+        fn find<'a>(list: &'a [(String, String)], key: &str) -> Option<&'a str> {
+            list.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        }
+        find(&self.prompt_session_attributes, key).or_else(|| find(&self.session_attributes, key))
+    }
+}

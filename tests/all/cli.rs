@@ -135,6 +135,12 @@ fn plugin_new_writes_a_buildable_crate_layout() {
     .unwrap();
     let manifest = mantle_plugins::Manifest::load(&target.join("plugin.toml")).unwrap();
     assert_eq!(manifest.id(), "team-policy@0.1.0");
+    // A new plugin targets the newest contract, and is fresh per call until it opts in.
+    assert_eq!(manifest.wit, mantle_plugins::WitVersion::LATEST.as_str());
+    assert_eq!(
+        manifest.instance_reuse,
+        mantle_plugins::InstanceReuse::Fresh
+    );
     assert_eq!(
         manifest.component,
         "target/wasm32-wasip2/release/team_policy.wasm"

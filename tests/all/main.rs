@@ -4,6 +4,7 @@
 //! on random loopback ports, and the router directly through `tower::ServiceExt::oneshot`.
 
 mod builtins;
+mod capabilities;
 mod cli;
 mod guardrails_router;
 mod hostile_plugins;
@@ -11,6 +12,7 @@ mod hot_swap;
 mod plugin_worlds;
 mod registry;
 mod server;
+mod wit_versions;
 
 use std::sync::{Arc, OnceLock};
 
@@ -38,6 +40,22 @@ pub fn services() -> Arc<HostServices> {
         kv: Some(Arc::new(MemoryKv::default())),
         ..Default::default()
     })
+}
+
+/// The async runtime plugin calls run on, shared by the tests as a server's is by its requests.
+pub fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// Runs one plugin call (or any future) to completion on [`rt`].
+pub fn block<F: Future>(future: F) -> F::Output {
+    rt().block_on(future)
 }
 
 /// Loads a plugin folder (built-in or fixture).

@@ -2,48 +2,55 @@
 
 use mantle_plugins::CallError;
 use mantle_plugins::plugin::chunker_api::Document;
-use mantle_plugins::plugin::flow_node_api::PortValue;
+use mantle_plugins::plugin::flow_node_api::{PortType, PortValue};
 use mantle_plugins::plugin::tool_api::{ContentType, InvocationContext};
 use serde_json::{Value, json};
 
-use crate::{builtin, load};
+use crate::{block, builtin, load};
 
 #[test]
 fn a_tool_plugin_describes_and_invokes() {
     let tool = load(&builtin("keyword-tool")).unwrap();
-    let specs = tool.describe_tools().unwrap();
+    let specs = block(tool.describe_tools()).unwrap();
     let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
     assert!(names.contains(&"convert_units"), "{names:?}");
     for spec in &specs {
         serde_json::from_str::<Value>(&spec.input_schema).expect("schemas are JSON");
     }
-    let context = InvocationContext {
-        session_id: "s1".into(),
-        agent_id: None,
-        attributes: vec![],
-    };
-    let result = tool
-        .invoke_tool(
-            "convert_units",
-            &json!({"value": 100, "from": "C", "to": "F"}).to_string(),
-            &context,
-        )
-        .unwrap();
+    let context = session("s1");
+    let result = block(tool.invoke_tool(
+        "convert_units",
+        &json!({"value": 100, "from": "C", "to": "F"}).to_string(),
+        &context,
+    ))
+    .unwrap();
     assert_eq!(result.content_type, ContentType::Json);
     let body: Value = serde_json::from_str(&result.body).unwrap();
     assert_eq!(body["result"], 212.0);
-    let error = tool
-        .invoke_tool("no_such_tool", "{}", &context)
-        .unwrap_err();
+    let error = block(tool.invoke_tool("no_such_tool", "{}", &context)).unwrap_err();
     assert!(
         matches!(error, CallError::Plugin { ref code, .. } if code == "unknown-tool"),
         "{error}"
     );
     // Calling a tool as a guardrail is refused before it reaches the component.
     assert!(matches!(
-        tool.split(&document("x"), "{}"),
+        block(tool.split(&document("x"), "{}")),
         Err(CallError::WrongKind { .. })
     ));
+}
+
+/// A tool call's context with only a session id.
+pub fn session(id: &str) -> InvocationContext {
+    InvocationContext {
+        session_id: id.into(),
+        agent_id: None,
+        agent_name: None,
+        agent_alias_id: None,
+        action_group: None,
+        session_attributes: vec![],
+        prompt_session_attributes: vec![],
+        input_text: None,
+    }
 }
 
 fn document(text: &str) -> Document {
@@ -62,12 +69,11 @@ fn a_chunker_plugin_splits_with_exact_spans() {
         .map(|i| format!("word{i}"))
         .collect::<Vec<_>>()
         .join(" ");
-    let chunks = chunker
-        .split(
-            &document(&text),
-            r#"{"maxTokens": 100, "overlapPercentage": 10}"#,
-        )
-        .unwrap();
+    let chunks = block(chunker.split(
+        &document(&text),
+        r#"{"maxTokens": 100, "overlapPercentage": 10}"#,
+    ))
+    .unwrap();
     assert!(chunks.len() >= 5, "{} chunks", chunks.len());
     for chunk in &chunks {
         assert_eq!(
@@ -85,12 +91,13 @@ fn a_flow_node_plugin_runs() {
     assert!(config.contains("flow-node"));
     let inputs = [PortValue {
         name: "document".into(),
+        type_: PortType::Object,
         value: json!({"user": {"name": "Ada"}}).to_string(),
     }];
-    let outputs = node
-        .run_node(&inputs, r#"{"outputs": {"name": "/document/user/name"}}"#)
-        .unwrap();
+    let outputs =
+        block(node.run_node(&inputs, r#"{"outputs": {"name": "/document/user/name"}}"#)).unwrap();
     assert_eq!(outputs[0].name, "name");
+    assert_eq!(outputs[0].type_, PortType::String);
     assert_eq!(
         serde_json::from_str::<Value>(&outputs[0].value).unwrap(),
         "Ada"

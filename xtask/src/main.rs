@@ -5,6 +5,7 @@
 //! - `cargo xtask test` — setup, then every test: Rust (host, SDK, plugins) and real clients
 //! - `cargo xtask build-plugins` — build the wasm plugins into `plugins/dist*`
 //! - `cargo xtask bench guardrails|models` — benchmarks (figures with their baselines)
+//! - `cargo xtask eval-guardrails [--sweep]` — precision / recall of the model-backed guardrail policies
 //! - `cargo xtask test-wgpu` — the burn-graph model tests on burn's wgpu backend (needs a GPU or
 //!   a software Vulkan such as Mesa's lavapipe; not part of `test`: a clean wgpu build costs
 //!   ~30 CPU-minutes)
@@ -46,6 +47,12 @@ enum Command {
     },
     /// Run the burn-graph model tests (Llama and BERT against the references) on wgpu.
     TestWgpu,
+    /// Print the model-backed guardrail policies' precision / recall table (arguments go to
+    /// `eval/guardrails/evaluate.py`, e.g. `--sweep`).
+    EvalGuardrails {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,7 +82,14 @@ fn main() -> anyhow::Result<()> {
             util::step("building mantle for client tests");
             util::cargo(&root, &["build", "-p", "mantle-server", "--bin", "mantle"])?;
             util::step("client tests: boto3 against a real server");
-            python::pytest(&root)
+            python::pytest(&root)?;
+            util::step("guardrail policy evaluation (reports, does not gate)");
+            python::evaluate_guardrails(&root, &[])
+        }
+        Command::EvalGuardrails { args } => {
+            setup(&root)?;
+            util::cargo(&root, &["build", "-p", "mantle-server", "--bin", "mantle"])?;
+            python::evaluate_guardrails(&root, &args)
         }
         Command::BuildPlugins => plugins::build(&root),
         Command::TestWgpu => {

@@ -59,3 +59,15 @@ pub fn pytest(root: &Path) -> anyhow::Result<()> {
             .args(["-m", "pytest", "-q", "tests/python"]),
     )
 }
+
+/// Runs the guardrail policies' evaluation (`eval/guardrails/evaluate.py`) against a real
+/// server and prints its table. It reports figures; it fails only if the run itself fails.
+pub fn evaluate_guardrails(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    util::run(
+        Command::new(python(root))
+            .current_dir(root)
+            .env("MANTLE_BIN", util::target_dir().join("debug/mantle"))
+            .arg("eval/guardrails/evaluate.py")
+            .args(args),
+    )
+}

@@ -103,6 +103,9 @@ pub(crate) enum UsageKind {
     Word,
     SensitiveInformation,
     SensitiveInformationFree,
+    Topic,
+    Content,
+    ContextualGrounding,
     /// Team plugins are not a Bedrock policy and are not billed in Bedrock's usage.
     Custom,
 }
@@ -475,7 +478,9 @@ pub(crate) fn respond(
         word_policy_units: units_for(UsageKind::Word),
         sensitive_information_policy_units: units_for(UsageKind::SensitiveInformation),
         sensitive_information_policy_free_units: units_for(UsageKind::SensitiveInformationFree),
-        ..GuardrailUsage::default()
+        topic_policy_units: units_for(UsageKind::Topic),
+        content_policy_units: units_for(UsageKind::Content),
+        contextual_grounding_policy_units: units_for(UsageKind::ContextualGrounding),
     };
     let coverage = GuardrailCoverage {
         text_characters: TextCharacters {
@@ -658,7 +663,9 @@ fn assess(
                 threshold: finding.threshold.unwrap_or_default(),
                 score: finding.score.unwrap_or_default(),
                 action,
-                detected: true,
+                // A grounding filter is listed whatever its score; it detected a problem only
+                // when the score fell below its threshold.
+                detected: finding.score.unwrap_or_default() < finding.threshold.unwrap_or_default(),
             }),
         }
     }

@@ -11,7 +11,7 @@ use crate::apply::{
     ApplyInput, ApplyOutcome, ContentSource, OutputScope, PolicyCall, PolicyFindings, UsageKind,
     respond,
 };
-use crate::config::Policies;
+use crate::config::{ContentFilterType, FilterStrength, Policies};
 use crate::input::{CreateVersionInput, GuardrailInput, ListInput};
 use crate::output::{
     ContentPolicy, ContextualGroundingPolicy, CreatedGuardrail, CreatedVersion, CustomPoliciesSet,
@@ -25,6 +25,15 @@ use crate::{GuardrailError, GuardrailId, GuardrailVersion};
 pub const BUILTIN_WORD_FILTER: &str = "word-filter";
 /// The plugin that runs a guardrail's `sensitiveInformationPolicyConfig`.
 pub const BUILTIN_SENSITIVE_INFORMATION: &str = "sensitive-information";
+/// Bedrock's quota of denied topics per guardrail, and of examples per topic.
+const MAX_TOPICS: usize = 30;
+const MAX_TOPIC_EXAMPLES: usize = 5;
+/// The plugin that runs a guardrail's `topicPolicyConfig`.
+pub const BUILTIN_DENIED_TOPICS: &str = "denied-topics";
+/// The plugin that runs a guardrail's `contentPolicyConfig`.
+pub const BUILTIN_CONTENT_FILTER: &str = "content-filter";
+/// The plugin that runs a guardrail's `contextualGroundingPolicyConfig`.
+pub const BUILTIN_CONTEXTUAL_GROUNDING: &str = "contextual-grounding";
 
 /// The most team plugins one guardrail may run.
 pub const MAX_CUSTOM_POLICIES: usize = 16;
@@ -469,21 +478,15 @@ impl Guardrails {
         Ok(outcome)
     }
 
-    /// Runs one policy plugin: the one place a plugin is called. The call blocks today, so it
-    /// runs off the async workers (a plugin may use its whole time budget).
+    /// Runs one policy plugin: the one place a plugin is called. The call is async: the plugin
+    /// runs on the async workers under its own deadline, and holds no thread while it waits.
     async fn run_policy(
         &self,
         spec: &str,
         request: AssessRequest,
     ) -> Result<Assessment, CallError> {
         let plugin: Arc<LoadedPlugin> = self.registry.resolve(spec)?;
-        let id = plugin.id().to_owned();
-        tokio::task::spawn_blocking(move || plugin.assess(&request))
-            .await
-            .map_err(|e| CallError::Trap {
-                plugin: id,
-                message: format!("the call did not finish: {e}"),
-            })?
+        plugin.assess(&request).await
     }
 
     /// Checks the input and builds the definition it describes, asking each policy plugin
@@ -550,6 +553,9 @@ impl Guardrails {
             let field = match call.plugin.as_str() {
                 BUILTIN_WORD_FILTER => "wordPolicyConfig",
                 BUILTIN_SENSITIVE_INFORMATION => "sensitiveInformationPolicyConfig",
+                BUILTIN_DENIED_TOPICS => "topicPolicyConfig",
+                BUILTIN_CONTENT_FILTER => "contentPolicyConfig",
+                BUILTIN_CONTEXTUAL_GROUNDING => "contextualGroundingPolicyConfig",
                 _ => "customPolicies",
             };
             self.check_config(&call.plugin, call.config, field).await?;
@@ -625,6 +631,27 @@ fn policy_calls(definition: &Definition) -> Vec<PolicyCall> {
             },
         });
     }
+    if let Some(topics) = &policies.topic_policy_config {
+        calls.push(PolicyCall {
+            plugin: BUILTIN_DENIED_TOPICS.into(),
+            config: serde_json::to_string(topics).unwrap_or_default(),
+            usage: UsageKind::Topic,
+        });
+    }
+    if let Some(content) = &policies.content_policy_config {
+        calls.push(PolicyCall {
+            plugin: BUILTIN_CONTENT_FILTER.into(),
+            config: serde_json::to_string(content).unwrap_or_default(),
+            usage: UsageKind::Content,
+        });
+    }
+    if let Some(grounding) = &policies.contextual_grounding_policy_config {
+        calls.push(PolicyCall {
+            plugin: BUILTIN_CONTEXTUAL_GROUNDING.into(),
+            config: serde_json::to_string(grounding).unwrap_or_default(),
+            usage: UsageKind::ContextualGrounding,
+        });
+    }
     for custom in &definition.custom_policies {
         calls.push(PolicyCall {
             plugin: custom.plugin.clone(),
@@ -666,19 +693,75 @@ fn validate_policies(policies: &Policies) -> Result<(), GuardrailError> {
         }
     }
     if let Some(topics) = &policies.topic_policy_config {
+        if topics.topics_config.is_empty() {
+            return Err(GuardrailError::invalid(
+                "topicPolicyConfig.topicsConfig",
+                "Member must have length greater than or equal to 1",
+            ));
+        }
+        if topics.topics_config.len() > MAX_TOPICS {
+            return Err(GuardrailError::invalid(
+                "topicPolicyConfig.topicsConfig",
+                format!("a guardrail has at most {MAX_TOPICS} denied topics"),
+            ));
+        }
         for (i, t) in topics.topics_config.iter().enumerate() {
-            check_length(
-                &format!("topicPolicyConfig.topicsConfig.{i}.name"),
-                &t.name,
-                1,
-                100,
-            )?;
+            let field = format!("topicPolicyConfig.topicsConfig.{i}.name");
+            check_length(&field, &t.name, 1, 100)?;
+            if !t
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_ !?.".contains(c))
+            {
+                return Err(GuardrailError::invalid(
+                    field,
+                    "Member must satisfy regular expression pattern: [0-9a-zA-Z-_ !?.]+",
+                ));
+            }
+            if t.examples.len() > MAX_TOPIC_EXAMPLES {
+                return Err(GuardrailError::invalid(
+                    format!("topicPolicyConfig.topicsConfig.{i}.examples"),
+                    format!("Member must have length less than or equal to {MAX_TOPIC_EXAMPLES}"),
+                ));
+            }
+            for (j, example) in t.examples.iter().enumerate() {
+                check_length(
+                    &format!("topicPolicyConfig.topicsConfig.{i}.examples.{j}"),
+                    example,
+                    1,
+                    100,
+                )?;
+            }
             check_length(
                 &format!("topicPolicyConfig.topicsConfig.{i}.definition"),
                 &t.definition,
                 1,
                 200,
             )?;
+        }
+    }
+    if let Some(content) = &policies.content_policy_config {
+        if content.filters_config.is_empty() {
+            return Err(GuardrailError::invalid(
+                "contentPolicyConfig.filtersConfig",
+                "Member must have length greater than or equal to 1",
+            ));
+        }
+        for (i, f) in content.filters_config.iter().enumerate() {
+            if content.filters_config[..i].iter().any(|g| g.kind == f.kind) {
+                return Err(GuardrailError::invalid(
+                    format!("contentPolicyConfig.filtersConfig.{i}.type"),
+                    "each filter type may be configured once",
+                ));
+            }
+            if f.kind == ContentFilterType::PromptAttack
+                && f.output_strength != FilterStrength::None
+            {
+                return Err(GuardrailError::invalid(
+                    format!("contentPolicyConfig.filtersConfig.{i}.outputStrength"),
+                    "PROMPT_ATTACK applies to inputs only: its outputStrength must be NONE",
+                ));
+            }
         }
     }
     if let Some(grounding) = &policies.contextual_grounding_policy_config {

@@ -65,7 +65,9 @@ struct Fixture {
     _plugins: tempfile::TempDir,
 }
 
-/// The service over a fresh store, with the built-in plugins and the named fixtures.
+/// The service over a fresh store, with the built-in plugins and the named fixtures. Loading a
+/// plugin instantiates it under its deadline from synchronous code (`mantle_plugins::block_on`),
+/// which steps off a multi-threaded runtime's worker: hence the tests' runtime flavour.
 fn service_with(fixtures: &[&str]) -> Fixture {
     let plugins = tempfile::tempdir().unwrap();
     install(plugins.path(), &dist("dist"), |_| true);
@@ -135,7 +137,7 @@ fn field_of(error: &GuardrailError) -> Option<&str> {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_masks_blocks_and_passes_with_the_builtin_plugins() {
     let f = service();
     let id = create(&f.guardrails, "apply").await;
@@ -218,7 +220,7 @@ async fn apply_masks_blocks_and_passes_with_the_builtin_plugins() {
     assert_eq!(pass.verdict.action(), "NONE");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_scope_full_lists_findings_that_did_not_act() {
     let f = service();
     let body = json!({
@@ -261,7 +263,7 @@ async fn output_scope_full_lists_findings_that_did_not_act() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_names_the_field_and_writes_nothing() {
     let f = service();
     let cases: Vec<(Value, &str)> = vec![
@@ -357,7 +359,7 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     assert_eq!(field_of(&error), Some("guardrailVersion"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_are_unique_and_missing_guardrails_are_not_found() {
     let f = service();
     let first = create(&f.guardrails, "taken").await;
@@ -405,7 +407,7 @@ async fn names_are_unique_and_missing_guardrails_are_not_found() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn versions_are_frozen_copies_and_retries_with_a_token_are_answered_once() {
     let f = service();
     let mut request = guardrail("versions");
@@ -515,7 +517,7 @@ async fn concurrent_versions_each_get_their_own_number() {
     assert_eq!(listed.guardrails.len(), 17);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pages_with_a_token() {
     let f = service();
     for name in ["page-a", "page-b", "page-c"] {
@@ -549,7 +551,7 @@ async fn list_pages_with_a_token() {
     assert_eq!(field_of(&error), Some("nextToken"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_policies_are_checked_and_a_failing_one_fails_only_its_request() {
     let f = service_with(&["custom-bank-policy", "infinite-loop", "panic"]);
     let id = create(&f.guardrails, "custom").await;
@@ -629,7 +631,7 @@ async fn custom_policies_are_checked_and_a_failing_one_fails_only_its_request() 
 }
 
 /// A guardrail as this service's first release wrote it must still load and apply.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_written_by_earlier_builds_still_load() {
     let f = service();
     let stored = json!({

@@ -15,7 +15,7 @@ use crate::error::LoadError;
 use crate::manifest::MAX_MEMORY_MIB;
 
 /// How often the epoch advances; a call's time budget is counted in these ticks.
-pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// How the engine is built.
 #[derive(Debug, Clone)]

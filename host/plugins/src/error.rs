@@ -15,6 +15,11 @@ pub enum LoadError {
     Manifest(String),
     #[error("plugin targets WIT mantle:plugin@{wanted}; this host supports {supported}")]
     UnsupportedWit { wanted: String, supported: String },
+    #[error(
+        "plugin.toml says wit = \"{manifest}\" but the component was built against \
+         mantle:plugin@{component}"
+    )]
+    WitMismatch { manifest: String, component: String },
     #[error("not a valid WebAssembly component: {0}")]
     Compile(String),
     #[error(
@@ -57,6 +62,8 @@ pub enum CallError {
         bytes: usize,
         limit: usize,
     },
+    #[error("plugin {plugin} returned an invalid output: {message}")]
+    InvalidOutput { plugin: String, message: String },
     #[error("plugin {0} is not installed")]
     NotFound(String),
     #[error("plugin {0} is disabled")]
@@ -80,6 +87,7 @@ impl CallError {
             CallError::Timeout { .. } => "timeout",
             CallError::MemoryLimit { .. } => "memory_limit",
             CallError::OutputTooLarge { .. } => "output_too_large",
+            CallError::InvalidOutput { .. } => "invalid_output",
             CallError::NotFound(_) => "not_found",
             CallError::Disabled(_) => "disabled",
             CallError::WrongKind { .. } => "wrong_kind",

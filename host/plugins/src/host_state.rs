@@ -1,55 +1,48 @@
-//! The data of one plugin `Store`: its WASI context (no files, no environment, no network), its
-//! resource limiter, and the host imports it was granted.
-
-use std::sync::Arc;
+//! The data of one plugin `Store`: its WASI context (no files, no environment, no sockets), its
+//! resource limiter, and the state of each capability it was granted.
 
 use wasmtime::ResourceLimiter;
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime_wasi::p2::pipe::{MemoryOutputPipe, SinkOutputStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::PluginError;
-use crate::bindings::host::mantle::plugin::{knowledge, kv, log, models};
-use crate::manifest::{Capabilities, Limits};
-use crate::services::HostServices;
+use crate::bindings::WitVersion;
+use crate::capabilities::{InstanceContext, States};
+use crate::manifest::Manifest;
 
 /// How much of a plugin's stderr (e.g. its panic message) is kept for the error it causes.
+/// Past it, writes fail: a plugin flooding stderr cannot grow the host's memory.
 const STDERR_CAPACITY: usize = 8 * 1024;
 /// Table growth cap; tables hold function references, not data.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 pub(crate) struct HostState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     pub(crate) limiter: Limiter,
     pub(crate) stderr: MemoryOutputPipe,
-    plugin_name: Arc<str>,
-    plugin_id: Arc<str>,
-    services: Arc<HostServices>,
+    pub(crate) caps: States,
 }
 
 impl HostState {
-    pub(crate) fn new(
-        plugin_name: Arc<str>,
-        plugin_id: Arc<str>,
-        limits: &Limits,
-        services: Arc<HostServices>,
-    ) -> Self {
+    pub(crate) fn new(manifest: &Manifest, context: &InstanceContext<'_>) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // Deliberately empty: no preopened directories, no environment, no arguments, no
-        // sockets. stdout is discarded; stderr is kept to explain traps.
-        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        // sockets. stdout is discarded as it is written (a flood costs time, never memory);
+        // stderr is kept, up to its cap, to explain traps.
+        let wasi = WasiCtx::builder()
+            .stdout(SinkOutputStream)
+            .stderr(stderr.clone())
+            .build();
         Self {
             wasi,
             table: ResourceTable::new(),
             limiter: Limiter {
-                memory_bytes: limits.memory_bytes(),
+                memory_bytes: manifest.limits.memory_bytes(),
                 memory_denied: false,
             },
             stderr,
-            plugin_name,
-            plugin_id,
-            services,
+            caps: manifest.capabilities.states(context),
         }
     }
 
@@ -101,147 +94,18 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-fn unavailable(what: &str) -> PluginError {
-    PluginError {
-        code: "unavailable".to_owned(),
-        message: format!("this host has no {what} service"),
-    }
-}
-
-fn host_error(message: String) -> PluginError {
-    PluginError {
-        code: "host-error".to_owned(),
-        message,
-    }
-}
-
-impl log::Host for HostState {
-    fn log(&mut self, level: log::Level, message: String) {
-        let plugin = &*self.plugin_id;
-        match level {
-            log::Level::Trace => tracing::trace!(target: "mantle::plugin", plugin, "{message}"),
-            log::Level::Debug => tracing::debug!(target: "mantle::plugin", plugin, "{message}"),
-            log::Level::Info => tracing::info!(target: "mantle::plugin", plugin, "{message}"),
-            log::Level::Warn => tracing::warn!(target: "mantle::plugin", plugin, "{message}"),
-            log::Level::Error => tracing::error!(target: "mantle::plugin", plugin, "{message}"),
-        }
-    }
-}
-
-impl kv::Host for HostState {
-    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, PluginError> {
-        let kv = self.services.kv.as_ref().ok_or_else(|| unavailable("kv"))?;
-        kv.get(&self.plugin_name, &key).map_err(host_error)
-    }
-
-    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), PluginError> {
-        let kv = self.services.kv.as_ref().ok_or_else(|| unavailable("kv"))?;
-        kv.set(&self.plugin_name, &key, &value).map_err(host_error)
-    }
-
-    fn delete(&mut self, key: String) -> Result<(), PluginError> {
-        let kv = self.services.kv.as_ref().ok_or_else(|| unavailable("kv"))?;
-        kv.delete(&self.plugin_name, &key).map_err(host_error)
-    }
-
-    fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, PluginError> {
-        let kv = self.services.kv.as_ref().ok_or_else(|| unavailable("kv"))?;
-        kv.list_keys(&self.plugin_name, &prefix, limit as usize)
-            .map_err(host_error)
-    }
-}
-
-impl models::Host for HostState {
-    fn embed(
-        &mut self,
-        model_id: String,
-        texts: Vec<String>,
-    ) -> Result<Vec<Vec<f32>>, PluginError> {
-        let models = self
-            .services
-            .models
-            .as_ref()
-            .ok_or_else(|| unavailable("models"))?;
-        models.embed(&model_id, &texts).map_err(host_error)
-    }
-
-    fn converse(
-        &mut self,
-        model_id: String,
-        messages: Vec<models::ChatMessage>,
-        max_tokens: u32,
-        temperature: f32,
-    ) -> Result<models::Generation, PluginError> {
-        let models = self
-            .services
-            .models
-            .as_ref()
-            .ok_or_else(|| unavailable("models"))?;
-        let messages: Vec<(String, String)> =
-            messages.into_iter().map(|m| (m.role, m.text)).collect();
-        let generation = models
-            .converse(&model_id, &messages, max_tokens, temperature)
-            .map_err(host_error)?;
-        Ok(models::Generation {
-            text: generation.text,
-            stop_reason: generation.stop_reason,
-            input_tokens: generation.input_tokens,
-            output_tokens: generation.output_tokens,
-        })
-    }
-}
-
-impl knowledge::Host for HostState {
-    fn retrieve(
-        &mut self,
-        knowledge_base_id: String,
-        query: String,
-        max_results: u32,
-    ) -> Result<Vec<knowledge::Retrieved>, PluginError> {
-        let knowledge = self
-            .services
-            .knowledge
-            .as_ref()
-            .ok_or_else(|| unavailable("knowledge"))?;
-        let results = knowledge
-            .retrieve(&knowledge_base_id, &query, max_results)
-            .map_err(host_error)?;
-        Ok(results
-            .into_iter()
-            .map(|r| knowledge::Retrieved {
-                text: r.text,
-                score: r.score,
-                location: r.location,
-                metadata: r.metadata,
-            })
-            .collect())
-    }
-}
-
-impl crate::bindings::host::mantle::plugin::types::Host for HostState {}
-
-/// A linker with WASI (sandboxed by the empty context above) and exactly the granted imports.
+/// A linker with async WASI (sandboxed by the empty context above), the `types` instance of
+/// the component's WIT version, and exactly the granted capabilities.
 pub(crate) fn linker(
     engine: &wasmtime::Engine,
-    grants: &Capabilities,
+    manifest: &Manifest,
+    wit: WitVersion,
 ) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    crate::bindings::host::mantle::plugin::types::add_to_linker::<_, HasSelf<_>>(
-        &mut linker,
-        |s| s,
-    )?;
-    if grants.log {
-        log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-    }
-    if grants.kv {
-        kv::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-    }
-    if grants.models {
-        models::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-    }
-    if grants.knowledge {
-        knowledge::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-    }
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    // `types` has no functions, only the records every world shares; a component that uses
+    // them imports the (empty) instance under its own version.
+    linker.instance(&format!("mantle:plugin/types@{wit}"))?;
+    manifest.capabilities.link(&mut linker, wit)?;
     Ok(linker)
 }

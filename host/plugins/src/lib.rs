@@ -1,8 +1,9 @@
 //! # mantle-plugins
 //!
 //! Mantle's WebAssembly plugin runtime: one [`PluginEngine`] for the process, [`Manifest`]s with
-//! capability grants and limits, [`LoadedPlugin`]s with warm instance pools, and a [`Registry`]
-//! addressed by `name@version` with atomic swaps, fed by a watched directory and the admin API.
+//! capability grants and limits, [`LoadedPlugin`]s called asynchronously under a wall-clock
+//! deadline, bindings for every released WIT version, and a [`Registry`] addressed by
+//! `name@version` with atomic swaps, fed by a watched directory and the admin API.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -16,6 +17,7 @@
 //! ```
 
 pub mod bindings;
+pub mod capabilities;
 pub mod engine;
 pub mod error;
 mod host_state;
@@ -25,9 +27,13 @@ pub mod registry;
 pub mod services;
 mod watch;
 
+pub use bindings::WitVersion;
 pub use engine::{EngineConfig, PluginEngine};
 pub use error::{CallError, LoadError};
-pub use manifest::{Capabilities, Kind, Limits, Manifest};
-pub use plugin::LoadedPlugin;
+pub use manifest::{Capabilities, InstanceReuse, Kind, Limits, Manifest};
+pub use plugin::{LoadedPlugin, block_on};
 pub use registry::{Builtin, PluginInfo, PluginSource, Registry};
-pub use services::{HostServices, KvStore, MemoryKv};
+pub use services::{
+    BoxFuture, Generation, GenerationParams, HostServices, KvError, KvQuota, KvStore, MemoryKv,
+    ModelsService,
+};

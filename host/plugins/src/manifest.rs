@@ -4,32 +4,46 @@
 //! name = "word-filter"
 //! version = "0.1.0"
 //! kind = "guardrail"
-//! wit = "0.1.0"
+//! wit = "0.2.0"
 //! description = "Blocks configured words and a managed profanity list"
+//! instance-reuse = "warm"   # default "fresh": a new instance per call
 //!
 //! [capabilities]
 //! log = true
+//! kv = true
+//!
+//! [capabilities.http]       # outbound wasi:http, only to these hosts
+//! allow = ["api.example.com", "127.0.0.1:8089"]
+//! methods = ["GET", "POST"]
+//! timeout-ms = 2000
+//! max-response-kib = 256
 //!
 //! [limits]
 //! memory-mib = 32
-//! timeout-ms = 500
+//! timeout-ms = 500          # wall clock, covering everything the call does
 //! output-kib = 256
+//! kv-kib = 1024             # the kv store's quota: bytes of keys plus values
+//! kv-keys = 10000
 //! ```
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bindings::WitVersion;
+pub use crate::capabilities::Capabilities;
 use crate::error::LoadError;
 
 /// The WIT package versions this host can load, oldest first. A released version is never
 /// removed from this list: a plugin built against it keeps loading.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// Upper bounds an operator's manifest cannot raise.
 pub const MAX_MEMORY_MIB: u32 = 1024;
 pub const MAX_TIMEOUT_MS: u64 = 60_000;
 pub const MAX_OUTPUT_KIB: u32 = 64 * 1024;
+pub const MAX_KV_KIB: u64 = 1024 * 1024;
+pub const MAX_KV_KEYS: u64 = 1_000_000;
 
 /// A parsed and validated `plugin.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +63,9 @@ pub struct Manifest {
     pub capabilities: Capabilities,
     #[serde(default)]
     pub limits: Limits,
+    /// Whether instances serve more than one call.
+    #[serde(default)]
+    pub instance_reuse: InstanceReuse,
     /// JSON Schema of the plugin's configuration, as a JSON string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_schema: Option<String>,
@@ -85,52 +102,19 @@ impl std::fmt::Display for Kind {
     }
 }
 
-/// Host imports granted to the plugin. Everything is denied unless listed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct Capabilities {
-    #[serde(default)]
-    pub log: bool,
-    #[serde(default)]
-    pub kv: bool,
-    #[serde(default)]
-    pub models: bool,
-    #[serde(default)]
-    pub knowledge: bool,
-}
-
-impl Capabilities {
-    /// Whether the host interface `name` (e.g. `kv`) is granted.
-    pub fn grants(&self, interface: HostInterface) -> bool {
-        match interface {
-            HostInterface::Log => self.log,
-            HostInterface::Kv => self.kv,
-            HostInterface::Models => self.models,
-            HostInterface::Knowledge => self.knowledge,
-        }
-    }
-}
-
-/// The host interfaces of the WIT package a plugin may import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostInterface {
-    Log,
-    Kv,
-    Models,
-    Knowledge,
-}
-
-impl HostInterface {
-    pub const ALL: [HostInterface; 4] = [Self::Log, Self::Kv, Self::Models, Self::Knowledge];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Log => "log",
-            Self::Kv => "kv",
-            Self::Models => "models",
-            Self::Knowledge => "knowledge",
-        }
-    }
+/// Whether a plugin's instances serve more than one call.
+///
+/// `fresh` (the default, for a team's plugin) gives every call a new instance, so nothing a call
+/// leaves in the guest's memory is seen by the next. `warm` keeps instances for reuse, which
+/// saves the instantiation (a few microseconds with the pooling allocator) on every call: for
+/// plugins whose authors vouch they keep no per-request state, like the built-ins. A failed call
+/// never returns its instance either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceReuse {
+    #[default]
+    Fresh,
+    Warm,
 }
 
 /// Resource limits for one call.
@@ -146,6 +130,12 @@ pub struct Limits {
     /// Size of the value a call may return.
     #[serde(default = "Limits::default_output_kib")]
     pub output_kib: u32,
+    /// The plugin's `kv` store: bytes of keys plus values, in KiB.
+    #[serde(default = "Limits::default_kv_kib")]
+    pub kv_kib: u64,
+    /// The plugin's `kv` store: number of keys.
+    #[serde(default = "Limits::default_kv_keys")]
+    pub kv_keys: u64,
 }
 
 impl Limits {
@@ -157,6 +147,19 @@ impl Limits {
     }
     fn default_output_kib() -> u32 {
         1_024
+    }
+    fn default_kv_kib() -> u64 {
+        1_024
+    }
+    fn default_kv_keys() -> u64 {
+        10_000
+    }
+
+    pub fn kv_quota(&self) -> crate::services::KvQuota {
+        crate::services::KvQuota {
+            bytes: self.kv_kib * 1024,
+            keys: self.kv_keys,
+        }
     }
 
     pub fn memory_bytes(&self) -> usize {
@@ -174,6 +177,8 @@ impl Default for Limits {
             memory_mib: Self::default_memory_mib(),
             timeout_ms: Self::default_timeout_ms(),
             output_kib: Self::default_output_kib(),
+            kv_kib: Self::default_kv_kib(),
+            kv_keys: Self::default_kv_keys(),
         }
     }
 }
@@ -210,7 +215,7 @@ impl Manifest {
                 self.name
             ));
         }
-        if !SUPPORTED_WIT_VERSIONS.contains(&self.wit.as_str()) {
+        if WitVersion::parse(&self.wit).is_none() {
             return Err(LoadError::UnsupportedWit {
                 wanted: self.wit.clone(),
                 supported: SUPPORTED_WIT_VERSIONS.join(", "),
@@ -232,12 +237,24 @@ impl Manifest {
         if l.output_kib == 0 || l.output_kib > MAX_OUTPUT_KIB {
             return bad(format!("limits.output-kib must be 1..={MAX_OUTPUT_KIB}"));
         }
+        if l.kv_kib == 0 || l.kv_kib > MAX_KV_KIB {
+            return bad(format!("limits.kv-kib must be 1..={MAX_KV_KIB}"));
+        }
+        if l.kv_keys == 0 || l.kv_keys > MAX_KV_KEYS {
+            return bad(format!("limits.kv-keys must be 1..={MAX_KV_KEYS}"));
+        }
+        self.capabilities.validate().map_err(LoadError::Manifest)?;
         if let Some(schema) = &self.config_schema
             && let Err(e) = serde_json::from_str::<serde_json::Value>(schema)
         {
             return bad(format!("config-schema is not JSON: {e}"));
         }
         Ok(())
+    }
+
+    /// The WIT version the manifest names (validated at parse).
+    pub fn wit_version(&self) -> WitVersion {
+        WitVersion::parse(&self.wit).unwrap_or(WitVersion::LATEST)
     }
 
     /// `name@version`, the registry key.
@@ -271,6 +288,32 @@ mod tests {
     }
 
     #[test]
+    fn parses_http_grants_quotas_and_instance_reuse() {
+        let m = Manifest::parse(
+            "name = \"t\"\nversion = \"0.1.0\"\nkind = \"tool\"\nwit = \"0.2.0\"\n\
+             instance-reuse = \"warm\"\n\
+             [capabilities.http]\nallow = [\"api.example.com\", \"127.0.0.1:8089\"]\n\
+             [limits]\nkv-kib = 4\nkv-keys = 2\n",
+        )
+        .unwrap();
+        assert_eq!(m.instance_reuse, InstanceReuse::Warm);
+        assert_eq!(m.capabilities.granted(), ["http"]);
+        let http = m.capabilities.http.as_ref().unwrap();
+        assert!(http.permits("GET", "API.example.com", 443));
+        assert!(http.permits("POST", "127.0.0.1", 8089));
+        assert!(!http.permits("GET", "127.0.0.1", 8090));
+        assert!(!http.permits("DELETE", "api.example.com", 443));
+        assert_eq!(m.limits.kv_quota().bytes, 4096);
+        assert_eq!(Manifest::parse(&m.to_toml()).unwrap(), m);
+        // A team's plugin is fresh per call unless it opts in.
+        let plain = Manifest::parse(
+            "name = \"t\"\nversion = \"0.1.0\"\nkind = \"tool\"\nwit = \"0.2.0\"\n",
+        )
+        .unwrap();
+        assert_eq!(plain.instance_reuse, InstanceReuse::Fresh);
+    }
+
+    #[test]
     fn rejects_bad_manifests_with_a_message_naming_the_problem() {
         let base = "version = \"0.1.0\"\nkind = \"guardrail\"\n";
         let cases = [
@@ -294,6 +337,24 @@ mod tests {
             (
                 format!("name = \"a\"\n{base}wit = \"0.1.0\"\ncomponent = \"../x.wasm\""),
                 "component",
+            ),
+            (
+                format!("name = \"a\"\n{base}wit = \"0.2.0\"\n[capabilities.http]\nallow = []"),
+                "capabilities.http",
+            ),
+            (
+                format!(
+                    "name = \"a\"\n{base}wit = \"0.2.0\"\n[capabilities.http]\nallow = [\"*.x\"]"
+                ),
+                "*.x",
+            ),
+            (
+                format!("name = \"a\"\n{base}wit = \"0.2.0\"\n[limits]\nkv-kib = 0"),
+                "kv-kib",
+            ),
+            (
+                format!("name = \"a\"\n{base}wit = \"0.2.0\"\ninstance-reuse = \"always\""),
+                "always",
             ),
         ];
         for (text, needle) in cases {

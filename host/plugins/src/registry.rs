@@ -418,8 +418,7 @@ impl Registry {
             .and_then(|versions| versions.get(&manifest.version));
         if let Some(current) = current
             && current.plugin.digest() == digest(&wasm)
-            && current.plugin.manifest().capabilities == manifest.capabilities
-            && current.plugin.manifest().limits == manifest.limits
+            && current.plugin.manifest() == &manifest
         {
             return Ok(None);
         }

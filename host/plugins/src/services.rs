@@ -9,24 +9,64 @@ use std::sync::{Arc, Mutex};
 /// A key/value store partitioned by plugin name.
 pub trait KvStore: Send + Sync + std::fmt::Debug {
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String>;
-    fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String>;
+    /// Stores `value` under `key` unless the plugin's keys plus values would then exceed
+    /// `quota`; the check and the write are one step, so concurrent sets cannot overshoot.
+    fn set(&self, plugin: &str, key: &str, value: &[u8], quota: KvQuota) -> Result<(), KvError>;
     fn delete(&self, plugin: &str, key: &str) -> Result<(), String>;
     fn list_keys(&self, plugin: &str, prefix: &str, limit: usize) -> Result<Vec<String>, String>;
 }
 
-/// The host's models, as plugins see them.
-pub trait ModelsService: Send + Sync + std::fmt::Debug {
-    fn embed(&self, model_id: &str, texts: &[String]) -> Result<Vec<Vec<f32>>, String>;
-    fn converse(
-        &self,
-        model_id: &str,
-        messages: &[(String, String)],
-        max_tokens: u32,
-        temperature: f32,
-    ) -> Result<Generation, String>;
+/// How much one plugin may keep in its store (from `[limits]` in its manifest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KvQuota {
+    /// Bytes of keys plus values.
+    pub bytes: u64,
+    pub keys: u64,
 }
 
-/// A model's answer to [`ModelsService::converse`].
+impl KvQuota {
+    /// Whether a store holding `bytes` in `keys` entries is within the quota.
+    pub fn admits(&self, bytes: u64, keys: u64) -> bool {
+        bytes <= self.bytes && keys <= self.keys
+    }
+}
+
+/// Why a [`KvStore::set`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KvError {
+    #[error("kv quota exceeded: {0}")]
+    QuotaExceeded(String),
+    #[error("{0}")]
+    Store(String),
+}
+
+/// A boxed future, so the service traits stay object-safe.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The host's models, as plugins see them. Model work is slow: the futures run it off the
+/// async workers (or on the inference engine), and dropping one abandons the result.
+pub trait ModelsService: Send + Sync + std::fmt::Debug {
+    fn embed(&self, model_id: &str, texts: Vec<String>)
+    -> BoxFuture<Result<Vec<Vec<f32>>, String>>;
+    fn generate(
+        &self,
+        model_id: &str,
+        messages: Vec<(String, String)>,
+        params: GenerationParams,
+    ) -> BoxFuture<Result<Generation, String>>;
+    fn count_tokens(&self, model_id: &str, text: &str) -> Result<u32, String>;
+}
+
+/// How [`ModelsService::generate`] samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerationParams {
+    pub max_tokens: u32,
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub stop_sequences: Vec<String>,
+}
+
+/// A model's answer to [`ModelsService::generate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
     pub text: String,
@@ -74,8 +114,28 @@ impl KvStore for MemoryKv {
         Ok(entries.get(&(plugin.to_owned(), key.to_owned())).cloned())
     }
 
-    fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String> {
-        let mut entries = self.entries.lock().map_err(|e| e.to_string())?;
+    fn set(&self, plugin: &str, key: &str, value: &[u8], quota: KvQuota) -> Result<(), KvError> {
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|e| KvError::Store(e.to_string()))?;
+        let (mut bytes, mut keys) = ((key.len() + value.len()) as u64, 1u64);
+        for ((p, k), v) in entries.range((plugin.to_owned(), String::new())..) {
+            if p != plugin {
+                break;
+            }
+            if k != key {
+                bytes += (k.len() + v.len()) as u64;
+                keys += 1;
+            }
+        }
+        if !quota.admits(bytes, keys) {
+            return Err(KvError::QuotaExceeded(format!(
+                "storing {key:?} would make {bytes} bytes in {keys} keys, over the plugin's \
+                 quota of {} bytes in {} keys",
+                quota.bytes, quota.keys
+            )));
+        }
         entries.insert((plugin.to_owned(), key.to_owned()), value.to_vec());
         Ok(())
     }

@@ -36,8 +36,20 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             ..Default::default()
         },
     )?);
+    // The catalog comes first: plugins granted `models` call the same engines the API serves.
+    let mut catalog = mantle_inference::Catalog::load_defaults(&settings.model_dir);
+    for (alias, target) in &settings.model_aliases {
+        catalog.add_alias(alias.clone(), target.clone());
+        if catalog.resolve(target).is_err() {
+            tracing::warn!(%alias, %target, "model alias names a model that is not served");
+        }
+    }
+    let models = Arc::new(catalog);
     let services = Arc::new(mantle_plugins::HostServices {
         kv: Some(Arc::new(SledKv::new(&store)?)),
+        models: Some(Arc::new(crate::plugin_models::PluginModels::new(
+            models.clone(),
+        ))),
         ..Default::default()
     });
     let builtins = crate::builtins::BUILTIN_PLUGINS;
@@ -60,14 +72,6 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         account: settings.identity.account.clone(),
     };
     let guardrails = Guardrails::new(store.clone(), registry.clone(), scope)?;
-    let mut catalog = mantle_inference::Catalog::load_defaults(&settings.model_dir);
-    for (alias, target) in &settings.model_aliases {
-        catalog.add_alias(alias.clone(), target.clone());
-        if catalog.resolve(target).is_err() {
-            tracing::warn!(%alias, %target, "model alias names a model that is not served");
-        }
-    }
-    let models = Arc::new(catalog);
     Ok(AppState {
         models,
         settings: Arc::new(settings),

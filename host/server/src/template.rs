@@ -72,6 +72,9 @@ kind = "guardrail"
 wit = "{wit}"
 description = "A team guardrail policy"
 component = "target/wasm32-wasip2/release/{crate_name}.wasm"
+# Every call gets a fresh instance. If the policy keeps no per-request state in memory, reuse
+# instances across calls (saves the instantiation per call):
+# instance-reuse = "warm"
 
 # Host imports this plugin may use; everything else is denied.
 [capabilities]
@@ -82,7 +85,7 @@ memory-mib = 32
 timeout-ms = 200
 output-kib = 256
 "#,
-        wit = mantle_plugins::manifest::SUPPORTED_WIT_VERSIONS[0]
+        wit = mantle_plugins::WitVersion::LATEST
     )
 }
 

@@ -473,6 +473,7 @@ mod tests {
         let err = JsonTransform::run(
             vec![PortValue {
                 name: "a".into(),
+                type_: mantle_sdk::flow_node::PortType::Object,
                 value: "{bad".into(),
             }],
             json!({"outputs": {"x": "/a"}}).to_string(),

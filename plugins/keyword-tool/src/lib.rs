@@ -76,11 +76,7 @@ mod tests {
     use serde_json::{Value, json};
 
     fn context() -> InvocationContext {
-        InvocationContext {
-            session_id: "s-1".into(),
-            agent_id: None,
-            attributes: Vec::new(),
-        }
+        InvocationContext::session("s-1")
     }
 
     fn call(name: &str, input: Value) -> ToolResult {

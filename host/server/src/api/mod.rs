@@ -16,8 +16,8 @@ pub(crate) mod ops;
 pub(crate) mod runtime;
 pub mod stream;
 
-/// Runs blocking work (plugin calls, embeddings) off the async workers: a plugin may use its
-/// whole time budget, and that must not stall other requests.
+/// Runs blocking work (compiling a component on install, tokenizing) off the async workers, so
+/// a slow one does not stall other requests.
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AwsError> + Send + 'static,
 ) -> Result<T, AwsError> {

@@ -126,7 +126,14 @@ unsafe fn dot4_q8_0_avx2(row: *const u8, xs: [*const f32; 4], nb: usize) -> [f32
                 blk.cast::<u16>().read_unaligned(),
             ))));
             let q = blk.add(2);
-            let w = [0, 1, 2, 3].map(|i| i8x8_to_f32(_mm_loadl_epi64(q.add(8 * i).cast())));
+            // Written out, not `[0, 1, 2, 3].map(..)`: a closure lacks this function's target
+            // features, so the intrinsics in it would not inline.
+            let w = [
+                i8x8_to_f32(_mm_loadl_epi64(q.cast())),
+                i8x8_to_f32(_mm_loadl_epi64(q.add(8).cast())),
+                i8x8_to_f32(_mm_loadl_epi64(q.add(16).cast())),
+                i8x8_to_f32(_mm_loadl_epi64(q.add(24).cast())),
+            ];
             block_times_4(w, xs.map(|x| x.add(b * QK)), _mm256_set1_ps(d), &mut acc);
         }
     }

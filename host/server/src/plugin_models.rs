@@ -34,7 +34,11 @@ fn conversation(messages: Vec<(String, String)>) -> Result<Conversation, String>
             }
             "user" => Role::User,
             "assistant" => Role::Assistant,
-            other => return Err(format!("role `{other}` is not one of system, user, assistant")),
+            other => {
+                return Err(format!(
+                    "role `{other}` is not one of system, user, assistant"
+                ));
+            }
         };
         match conversation.turns.last_mut() {
             Some(last) if last.role == role => last.content.push(Content::Text(text)),
