@@ -434,8 +434,12 @@ fn metrics_label_each_request_with_the_operation_named_on_its_route() {
     let (status, _, _) = app.call("GET", "/no/such/operation", None);
     assert_eq!(status, StatusCode::NOT_FOUND);
     // A path that exists with a method it does not serve belongs to no operation either.
-    let (status, _, _) = app.send("PATCH", "/guardrails", None);
+    let (status, headers, body) = app.send("PATCH", "/guardrails", None);
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    // Bedrock-shaped like every other error, not a bare status.
+    assert_eq!(headers["x-amzn-errortype"], "UnknownOperationException");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["message"], "No operation matches PATCH /guardrails");
 
     let (status, headers, text) = app.send("GET", "/metrics", None);
     assert_eq!(status, StatusCode::OK);

@@ -21,7 +21,7 @@ use mantle_guardrails::{ArnScope, Guardrails};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::api::{admin, foundation_models, guardrails, ops, runtime};
-use crate::error::unknown_operation;
+use crate::error::{method_not_allowed, unknown_operation};
 use crate::kv::SledKv;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(admin::router())
         .fallback(unknown_operation)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -251,3 +251,11 @@ pub async fn unknown_operation(method: http::Method, uri: http::Uri) -> AwsError
         format!("No operation matches {method} {}", uri.path()),
     )
 }
+
+/// Answers a path that exists called with a method it does not serve: the same
+/// UnknownOperationException body, with HTTP's 405 status.
+pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Response {
+    let mut response = unknown_operation(method, uri).await.into_response();
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}

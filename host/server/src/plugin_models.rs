@@ -10,16 +10,33 @@ use mantle_inference::{
 };
 use mantle_plugins::{BoxFuture, Generation, GenerationParams, ModelsService};
 
+/// How many embeddings plugins' calls keep (384 floats each for MiniLM: ~6 MiB).
+const EMBEDDING_CACHE: usize = 4096;
+
 /// [`ModelsService`] over the served [`Catalog`].
+///
+/// Embeddings are cached by model and text: the model-backed guardrail policies of one
+/// guardrail embed the same sentence windows (denied topics, then content filters), and a
+/// policy's own exemplars again on every fresh instance. Embeddings are deterministic, so a
+/// cached vector is the one the model would compute. Only plugin calls use this cache; the
+/// embedding APIs always run the model.
 #[derive(Debug, Clone)]
 pub struct PluginModels {
     catalog: Arc<Catalog>,
+    embeddings: Arc<quick_cache::sync::Cache<String, Arc<Vec<f32>>>>,
 }
 
 impl PluginModels {
     pub fn new(catalog: Arc<Catalog>) -> Self {
-        Self { catalog }
+        Self {
+            catalog,
+            embeddings: Arc::new(quick_cache::sync::Cache::new(EMBEDDING_CACHE)),
+        }
     }
+}
+
+fn cache_key(model: &str, text: &str) -> String {
+    format!("{model}\0{text}")
 }
 
 /// `(role, text)` pairs as a conversation: `system` messages are instructions, and turns of
@@ -61,12 +78,30 @@ impl ModelsService for PluginModels {
             Ok(model) => model.clone(),
             Err(e) => return ready(Err(e.to_string())),
         };
+        let id = model_id.to_owned();
+        let cache = self.embeddings.clone();
         Box::pin(async move {
-            model
-                .embed(texts)
-                .await
-                .map(|e| e.vectors)
-                .map_err(|e| e.to_string())
+            let mut vectors: Vec<Option<Arc<Vec<f32>>>> = texts
+                .iter()
+                .map(|text| cache.get(&cache_key(&id, text)))
+                .collect();
+            let missing: Vec<usize> = (0..texts.len()).filter(|&i| vectors[i].is_none()).collect();
+            if !missing.is_empty() {
+                let inputs: Vec<String> = missing.iter().map(|&i| texts[i].clone()).collect();
+                let computed = model.embed(inputs).await.map_err(|e| e.to_string())?;
+                for (&i, vector) in missing.iter().zip(computed.vectors) {
+                    let vector = Arc::new(vector);
+                    cache.insert(cache_key(&id, &texts[i]), vector.clone());
+                    vectors[i] = Some(vector);
+                }
+            }
+            vectors
+                .into_iter()
+                .map(|v| {
+                    v.map(|v| v.as_ref().clone())
+                        .ok_or_else(|| "the embedding model returned too few vectors".to_owned())
+                })
+                .collect()
         })
     }
 
