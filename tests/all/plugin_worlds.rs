@@ -40,7 +40,7 @@ fn a_tool_plugin_describes_and_invokes() {
 }
 
 /// A tool call's context with only a session id.
-pub fn session(id: &str) -> InvocationContext {
+pub(crate) fn session(id: &str) -> InvocationContext {
     InvocationContext {
         session_id: id.into(),
         agent_id: None,

@@ -64,7 +64,7 @@ fn run_baseline(root: &Path, what: &str, script: &str, args: &[&Path]) -> Vec<(S
 
 /// Environment for the throughput bench: every baseline figure measured now, as
 /// `MANTLE_BENCH_<KEY>` (e.g. `MANTLE_BENCH_SENTENCES_PER_S`, `MANTLE_BENCH_DECODE_TOK_S_FA`).
-pub fn baselines(root: &Path, model_dir: &Path) -> Vec<(String, String)> {
+pub(crate) fn baselines(root: &Path, model_dir: &Path) -> Vec<(String, String)> {
     let minilm = model_dir.join("all-minilm-l6-v2");
     let gguf = model_dir
         .join("smollm2-135m-instruct")

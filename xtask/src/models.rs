@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The model dir the server uses when none is configured.
-pub fn default_model_dir() -> PathBuf {
+pub(crate) fn default_model_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("MANTLE_MODEL_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
@@ -13,7 +13,7 @@ pub fn default_model_dir() -> PathBuf {
 }
 
 /// Downloads and unpacks any default model whose files are missing or do not match.
-pub fn fetch(model_dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn fetch(model_dir: &Path) -> anyhow::Result<()> {
     mantle_fetch::pull(
         model_dir,
         mantle_fetch::DEFAULT_MODELS,

@@ -15,7 +15,7 @@ fn wasm_target_dir() -> PathBuf {
 
 /// Builds every plugin and fixture, then lays them out in `plugins/dist` (built-ins) and
 /// `plugins/dist-fixtures` (test fixtures).
-pub fn build(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn build(root: &Path) -> anyhow::Result<()> {
     util::step("building wasm plugins");
     let plugins = root.join("plugins");
     util::run(
@@ -38,7 +38,7 @@ pub fn build(root: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs the plugins' native unit tests.
-pub fn test_native(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn test_native(root: &Path) -> anyhow::Result<()> {
     util::run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(root.join("plugins"))
@@ -53,7 +53,7 @@ pub fn test_native(root: &Path) -> anyhow::Result<()> {
 /// Removes copies of the built-in plugins that earlier versions of `cargo xtask up` installed
 /// into a server's plugins directory: the binary carries them now, and an installed copy would
 /// override (and so pin) the built-in of the same name.
-pub fn retire_builtin_copies(root: &Path, plugins_dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn retire_builtin_copies(root: &Path, plugins_dir: &Path) -> anyhow::Result<()> {
     let Ok(dist) = std::fs::read_dir(root.join("plugins/dist")) else {
         return Ok(());
     };

@@ -17,7 +17,7 @@ fn python(root: &Path) -> PathBuf {
 
 /// Creates `.venv` and installs the pinned client packages (idempotent: skipped when the
 /// requirements have not changed since the last install).
-pub fn venv(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn venv(root: &Path) -> anyhow::Result<()> {
     util::step("Python venv for client tests");
     let requirements = std::fs::read_to_string(root.join(REQUIREMENTS))?;
     let stamp = venv_dir(root).join(".requirements");
@@ -49,7 +49,7 @@ pub fn venv(root: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs the client tests against the `mantle` binary just built.
-pub fn pytest(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn pytest(root: &Path) -> anyhow::Result<()> {
     util::run(
         Command::new(python(root))
             .current_dir(root)
@@ -62,7 +62,7 @@ pub fn pytest(root: &Path) -> anyhow::Result<()> {
 
 /// Runs the guardrail policies' evaluation (`eval/guardrails/evaluate.py`) against a real
 /// server and prints its table. It reports figures; it fails only if the run itself fails.
-pub fn evaluate_guardrails(root: &Path, args: &[String]) -> anyhow::Result<()> {
+pub(crate) fn evaluate_guardrails(root: &Path, args: &[String]) -> anyhow::Result<()> {
     util::run(
         Command::new(python(root))
             .current_dir(root)

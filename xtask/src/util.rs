@@ -6,7 +6,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 /// The repository root (the parent of `xtask/`).
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the repository")
@@ -14,7 +14,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Mantle's cache folder, shared by clones: `$MANTLE_CACHE` or `~/.cache/mantle`.
-pub fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("MANTLE_CACHE") {
         return PathBuf::from(dir);
     }
@@ -25,18 +25,18 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// The host build's target dir: `$CARGO_TARGET_DIR`, else one in the cache shared by clones.
-pub fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| cache_dir().join("target"))
 }
 
-pub fn step(message: &str) {
+pub(crate) fn step(message: &str) {
     eprintln!("\x1b[1m==> {message}\x1b[0m");
 }
 
 /// Runs a command, failing if it fails.
-pub fn run(command: &mut Command) -> anyhow::Result<()> {
+pub(crate) fn run(command: &mut Command) -> anyhow::Result<()> {
     let status = command
         .status()
         .with_context(|| format!("cannot start {command:?}"))?;
@@ -47,12 +47,16 @@ pub fn run(command: &mut Command) -> anyhow::Result<()> {
 }
 
 /// Runs cargo in `dir` with the shared target dir.
-pub fn cargo(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+pub(crate) fn cargo(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     cargo_with_env(dir, args, &[])
 }
 
 /// `cargo` with extra environment variables for the command.
-pub fn cargo_with_env(dir: &Path, args: &[&str], env: &[(&str, String)]) -> anyhow::Result<()> {
+pub(crate) fn cargo_with_env(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> anyhow::Result<()> {
     run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(dir)

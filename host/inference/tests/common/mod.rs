@@ -2,7 +2,8 @@
 //! vocabulary: small enough to load in milliseconds, real enough that the whole pipeline —
 //! template, tokenizer, batched forward passes, sampling, constrained decoding — runs on it.
 
-#![allow(dead_code)]
+// Shared by several test binaries; each uses only part of it.
+#![allow(dead_code, unreachable_pub)]
 
 #[path = "../../../models/tests/common/gguf_writer.rs"]
 mod gguf_writer;

@@ -14,7 +14,7 @@ use serde_json::Value;
 /// tracks them in a fixed bit set so its state is plain data, cheap to copy per candidate token.
 pub const MAX_CHOICES: usize = 256;
 
-pub type NodeId = u32;
+pub(super) type NodeId = u32;
 
 /// A schema that cannot be used to constrain generation, with the JSON path of the offending
 /// keyword relative to the schema's root (`properties.city.type`).

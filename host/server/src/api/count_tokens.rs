@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CountTokensRequest {
+pub(crate) struct CountTokensRequest {
     input: CountTokensInput,
 }
 
@@ -36,7 +36,7 @@ struct InvokeModelTokens {
     body: String,
 }
 
-pub async fn count_tokens(
+pub(crate) async fn count_tokens(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
     AwsJson(request): AwsJson<CountTokensRequest>,

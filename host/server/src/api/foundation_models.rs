@@ -42,7 +42,7 @@ pub(crate) fn router() -> axum::Router<AppState> {
 const GEOGRAPHIES: &[&str] = &["us", "us-gov", "eu", "apac", "jp", "au", "ca", "global"];
 
 /// Whether `id` names an inference profile (`us.anthropic.claude-…`) rather than a model.
-pub fn is_inference_profile(id: &str) -> bool {
+pub(crate) fn is_inference_profile(id: &str) -> bool {
     id.split_once('.')
         .is_some_and(|(geo, rest)| GEOGRAPHIES.contains(&geo) && rest.contains('.'))
 }
@@ -121,14 +121,14 @@ fn foundation_models(app: &AppState) -> impl Iterator<Item = (&str, &Served)> {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Filters {
+pub(crate) struct Filters {
     by_provider: Option<String>,
     by_customization_type: Option<String>,
     by_output_modality: Option<String>,
     by_inference_type: Option<String>,
 }
 
-pub async fn list_foundation_models(
+pub(crate) async fn list_foundation_models(
     State(app): State<AppState>,
     AwsQuery(filters): AwsQuery<Filters>,
 ) -> Result<impl IntoResponse, AwsError> {
@@ -175,7 +175,7 @@ pub async fn list_foundation_models(
     Ok(Json(json!({ "modelSummaries": summaries })))
 }
 
-pub async fn get_foundation_model(
+pub(crate) async fn get_foundation_model(
     State(app): State<AppState>,
     Path(identifier): Path<String>,
 ) -> Result<impl IntoResponse, AwsError> {
@@ -211,14 +211,14 @@ fn inference_profile(app: &AppState, id: &str, served: &Served) -> Value {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProfileFilters {
+pub(crate) struct ProfileFilters {
     max_results: Option<String>,
     next_token: Option<String>,
     #[serde(rename = "type")]
     type_equals: Option<String>,
 }
 
-pub async fn list_inference_profiles(
+pub(crate) async fn list_inference_profiles(
     State(app): State<AppState>,
     AwsQuery(filters): AwsQuery<ProfileFilters>,
 ) -> Result<impl IntoResponse, AwsError> {
@@ -265,7 +265,7 @@ pub async fn list_inference_profiles(
     Ok(Json(body))
 }
 
-pub async fn get_inference_profile(
+pub(crate) async fn get_inference_profile(
     State(app): State<AppState>,
     Path(identifier): Path<String>,
 ) -> Result<impl IntoResponse, AwsError> {

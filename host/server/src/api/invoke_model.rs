@@ -30,7 +30,7 @@ use crate::state::AppState;
 /// A Llama-style text body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TextBody {
+pub(crate) struct TextBody {
     pub prompt: String,
     #[serde(default)]
     pub max_gen_len: Option<i64>,
@@ -47,7 +47,7 @@ pub struct TextBody {
 /// A Titan-embeddings-style body.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EmbeddingBody {
+pub(crate) struct EmbeddingBody {
     pub input_text: String,
     #[serde(default)]
     pub dimensions: Option<usize>,
@@ -70,7 +70,7 @@ fn llama_stop_reason(reason: StopReason) -> &'static str {
 
 impl TextBody {
     /// The typed request: the prompt is fed verbatim (Llama bodies carry their own formatting).
-    pub fn to_generate(&self) -> GenerateRequest {
+    pub(crate) fn to_generate(&self) -> GenerateRequest {
         GenerateRequest {
             prompt: Prompt::Raw(self.prompt.clone()),
             tools: None,
@@ -89,7 +89,7 @@ impl TextBody {
 }
 
 /// An error about a Llama-style body, its fields named as the body spells them.
-pub fn text_body_error(error: InferenceError) -> AwsError {
+pub(crate) fn text_body_error(error: InferenceError) -> AwsError {
     inference_error(error, |field| {
         match field {
             Field::MaxTokens => "max_gen_len",
@@ -103,7 +103,7 @@ pub fn text_body_error(error: InferenceError) -> AwsError {
 }
 
 /// An error about a Titan-style embedding body.
-pub fn embedding_body_error(error: InferenceError) -> AwsError {
+pub(crate) fn embedding_body_error(error: InferenceError) -> AwsError {
     inference_error(error, |_| "inputText".to_owned())
 }
 
@@ -303,7 +303,7 @@ fn with_token_headers(
     response
 }
 
-pub async fn invoke_model(
+pub(crate) async fn invoke_model(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
     headers: HeaderMap,
@@ -368,7 +368,7 @@ fn invocation_metrics(input: usize, output: usize, started: Instant) -> Value {
     })
 }
 
-pub async fn invoke_model_with_response_stream(
+pub(crate) async fn invoke_model_with_response_stream(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
     headers: HeaderMap,

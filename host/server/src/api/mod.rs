@@ -5,20 +5,20 @@
 use crate::error::AwsError;
 
 pub(crate) mod admin;
-pub mod converse;
-pub mod count_tokens;
-pub mod foundation_models;
+pub(crate) mod converse;
+pub(crate) mod count_tokens;
+pub(crate) mod foundation_models;
 pub(crate) mod guardrails;
-pub mod invoke_model;
-pub mod openai;
+pub(crate) mod invoke_model;
+pub(crate) mod openai;
 pub(crate) mod operation;
 pub(crate) mod ops;
 pub(crate) mod runtime;
-pub mod stream;
+pub(crate) mod stream;
 
 /// Runs blocking work (compiling a component on install, tokenizing) off the async workers, so
 /// a slow one does not stall other requests.
-pub async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AwsError> + Send + 'static,
 ) -> Result<T, AwsError> {
     tokio::task::spawn_blocking(work)

@@ -24,7 +24,7 @@ use crate::state::AppState;
 
 /// An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
 #[derive(Debug)]
-pub struct OpenAiError(AwsError);
+pub(crate) struct OpenAiError(AwsError);
 
 impl From<AwsError> for OpenAiError {
     fn from(error: AwsError) -> Self {
@@ -401,7 +401,7 @@ fn tool_call_id() -> String {
     format!("call_{}", uuid::Uuid::new_v4().simple())
 }
 
-pub async fn chat_completions(
+pub(crate) async fn chat_completions(
     State(app): State<AppState>,
     body: Bytes,
 ) -> Result<Response, OpenAiError> {
@@ -538,7 +538,10 @@ enum EmbeddingInput {
 /// The most texts one embeddings request may carry.
 const MAX_EMBEDDING_INPUTS: usize = 256;
 
-pub async fn embeddings(State(app): State<AppState>, body: Bytes) -> Result<Response, OpenAiError> {
+pub(crate) async fn embeddings(
+    State(app): State<AppState>,
+    body: Bytes,
+) -> Result<Response, OpenAiError> {
     let request: EmbeddingsRequest = parse_json(&body)?;
     let model = app.models.embedding(&request.model)?.clone();
     let base64 = match request.encoding_format.as_deref() {
@@ -593,7 +596,7 @@ pub async fn embeddings(State(app): State<AppState>, body: Bytes) -> Result<Resp
     .into_response())
 }
 
-pub async fn models(State(app): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn models(State(app): State<AppState>) -> impl IntoResponse {
     let data: Vec<Value> = app
         .models
         .list()

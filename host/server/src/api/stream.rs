@@ -12,7 +12,7 @@ use mantle_inference::GenerationEvent;
 
 /// A sender for frames and the 200 response streaming them as
 /// `application/vnd.amazon.eventstream`.
-pub fn eventstream_response() -> (UnboundedSender<Bytes>, Response) {
+pub(crate) fn eventstream_response() -> (UnboundedSender<Bytes>, Response) {
     let (frames, body) = channel_body();
     let response = (
         [(header::CONTENT_TYPE, "application/vnd.amazon.eventstream")],
@@ -23,7 +23,7 @@ pub fn eventstream_response() -> (UnboundedSender<Bytes>, Response) {
 }
 
 /// A body that streams whatever is sent on the returned channel until it is dropped.
-pub fn channel_body() -> (UnboundedSender<Bytes>, Body) {
+pub(crate) fn channel_body() -> (UnboundedSender<Bytes>, Body) {
     let (frames, receiver) = unbounded_channel::<Bytes>();
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver
@@ -36,7 +36,7 @@ pub fn channel_body() -> (UnboundedSender<Bytes>, Body) {
 
 /// Sends `frames_for(event)` for each generation event until the last one or until the client
 /// is gone.
-pub async fn forward_events(
+pub(crate) async fn forward_events(
     mut events: UnboundedReceiver<GenerationEvent>,
     frames: UnboundedSender<Bytes>,
     mut frames_for: impl FnMut(GenerationEvent) -> Vec<Bytes> + Send + 'static,

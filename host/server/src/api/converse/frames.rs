@@ -12,7 +12,7 @@ use crate::eventstream;
 /// Turns a generation into ConverseStream frames, block by block: text deltas go to a text
 /// block (Bedrock sends no `contentBlockStart` for text), a tool call gets its own block with
 /// `contentBlockStart{toolUse}`, argument fragments and `contentBlockStop`.
-pub struct BlockFrames {
+pub(super) struct BlockFrames {
     index: usize,
     open: bool,
     /// Some block was opened (an empty answer still closes block 0).
@@ -25,7 +25,7 @@ pub struct BlockFrames {
 impl BlockFrames {
     /// Frames for `request`'s answer; its `metadata` event echoes the request's
     /// `performanceConfig` and `serviceTier`.
-    pub fn new(started: Instant, request: &super::ConverseRequest) -> Self {
+    pub(super) fn new(started: Instant, request: &super::ConverseRequest) -> Self {
         let mut echo = json!({});
         request.echo(&mut echo);
         Self {
@@ -37,7 +37,7 @@ impl BlockFrames {
         }
     }
 
-    pub fn text(&mut self, text: &str) -> Vec<bytes::Bytes> {
+    pub(super) fn text(&mut self, text: &str) -> Vec<bytes::Bytes> {
         self.open = true;
         self.any = true;
         vec![eventstream::event(
@@ -46,7 +46,7 @@ impl BlockFrames {
         )]
     }
 
-    pub fn tool_start(&mut self, tool_use_id: &str, name: &str) -> Vec<bytes::Bytes> {
+    pub(super) fn tool_start(&mut self, tool_use_id: &str, name: &str) -> Vec<bytes::Bytes> {
         let mut frames = self.close();
         if !frames.is_empty() {
             self.index += 1;
@@ -64,7 +64,7 @@ impl BlockFrames {
     }
 
     /// The frames of a tool-call event (start, argument fragment, end).
-    pub fn tool_event(&mut self, event: &GenerationEvent) -> Vec<bytes::Bytes> {
+    pub(super) fn tool_event(&mut self, event: &GenerationEvent) -> Vec<bytes::Bytes> {
         match event {
             GenerationEvent::ToolUseStart { name } => {
                 self.tool_start(&tools::new_tool_use_id(), name)
@@ -76,18 +76,18 @@ impl BlockFrames {
     }
 
     /// Some text has been sent.
-    pub fn has_text(&self) -> bool {
+    pub(super) fn has_text(&self) -> bool {
         self.any
     }
 
-    pub fn tool_delta(&mut self, input: &str) -> Vec<bytes::Bytes> {
+    pub(super) fn tool_delta(&mut self, input: &str) -> Vec<bytes::Bytes> {
         vec![eventstream::event(
             "contentBlockDelta",
             &json!({ "contentBlockIndex": self.index, "delta": { "toolUse": { "input": input } } }),
         )]
     }
 
-    pub fn close(&mut self) -> Vec<bytes::Bytes> {
+    pub(super) fn close(&mut self) -> Vec<bytes::Bytes> {
         if !std::mem::take(&mut self.open) {
             return Vec::new();
         }
@@ -97,7 +97,7 @@ impl BlockFrames {
         )]
     }
 
-    pub fn done(
+    pub(super) fn done(
         &mut self,
         stop_reason: StopReason,
         input: usize,

@@ -67,7 +67,7 @@ fn in_guardrail_config(error: GuardrailError) -> AwsError {
 
 /// What the guardrail made of a call: its assessments, for the trace.
 #[derive(Debug, Default)]
-pub struct Assessments {
+pub(crate) struct Assessments {
     pub input: Option<GuardrailAssessment>,
     /// One per checked chunk (a stream is checked in chunks).
     pub outputs: Vec<GuardrailAssessment>,
@@ -122,7 +122,7 @@ async fn check_input(
 }
 
 /// Generates a whole Converse answer, under the request's guardrail if it has one.
-pub async fn generate(
+pub(super) async fn generate(
     app: &AppState,
     model: &TextModel,
     request: &ConverseRequest,
@@ -141,7 +141,7 @@ pub async fn generate(
 /// Generates a whole answer to `prepared`: with a guardrail, `input` is checked first (a block
 /// answers with its message and generates nothing) and the answer after (a block replaces it,
 /// a mask masks it; either way the stop reason is `guardrail_intervened`).
-pub async fn generate_prepared(
+pub(crate) async fn generate_prepared(
     app: &AppState,
     model: &TextModel,
     prepared: Prepared,
@@ -182,7 +182,7 @@ pub async fn generate_prepared(
 }
 
 /// Bedrock's `trace` for this call, when asked for.
-pub fn trace(config: Option<&GuardrailConfig>, outcome: &Assessments) -> Option<Value> {
+pub(super) fn trace(config: Option<&GuardrailConfig>, outcome: &Assessments) -> Option<Value> {
     let config = config?;
     match config.trace {
         Some(GuardrailTrace::Enabled | GuardrailTrace::EnabledFull) => {
@@ -219,7 +219,7 @@ fn chunk_end(text: &str) -> Option<usize> {
 
 /// A guarded ConverseStream: the input check first (errors before the stream starts), then
 /// a task that streams the answer chunk by chunk.
-pub async fn stream(
+pub(super) async fn stream(
     app: AppState,
     model: &TextModel,
     request: ConverseRequest,

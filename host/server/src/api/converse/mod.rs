@@ -7,8 +7,10 @@ mod frames;
 mod guarded;
 mod wire;
 
-pub use guarded::{Assessments, generate_prepared};
-pub use wire::{ConverseRequest, FieldNames, GuardrailConfig, GuardrailTrace, Latency, TierType};
+pub(crate) use guarded::{Assessments, generate_prepared};
+pub(crate) use wire::{
+    ConverseRequest, FieldNames, GuardrailConfig, GuardrailTrace, Latency, TierType,
+};
 
 use std::time::Instant;
 
@@ -26,7 +28,7 @@ use crate::extract::AwsJson;
 use crate::state::AppState;
 use frames::BlockFrames;
 
-pub async fn converse(
+pub(crate) async fn converse(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
     AwsJson(request): AwsJson<ConverseRequest>,
@@ -44,7 +46,7 @@ pub async fn converse(
     Ok(Json(body))
 }
 
-pub async fn converse_stream(
+pub(crate) async fn converse_stream(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
     AwsJson(request): AwsJson<ConverseRequest>,

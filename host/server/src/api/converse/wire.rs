@@ -18,7 +18,7 @@ use crate::error::AwsError;
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ConverseRequest {
+pub(crate) struct ConverseRequest {
     #[serde(default)]
     pub messages: Vec<Message>,
     #[serde(default)]
@@ -52,19 +52,19 @@ pub struct ConverseRequest {
 /// `performanceConfig`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PerformanceConfig {
+pub(crate) struct PerformanceConfig {
     pub latency: Latency,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Latency {
+pub(crate) enum Latency {
     Standard,
     Optimized,
 }
 
 impl Latency {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Standard => "standard",
             Self::Optimized => "optimized",
@@ -75,14 +75,14 @@ impl Latency {
 /// `serviceTier`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ServiceTier {
+pub(crate) struct ServiceTier {
     #[serde(rename = "type")]
     pub kind: TierType,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum TierType {
+pub(crate) enum TierType {
     Priority,
     Default,
     Flex,
@@ -90,7 +90,7 @@ pub enum TierType {
 }
 
 impl TierType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Priority => "priority",
             Self::Default => "default",
@@ -107,7 +107,7 @@ impl TierType {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OutputConfig {
+pub(crate) struct OutputConfig {
     #[serde(default)]
     pub text_format: Option<OutputFormat>,
     /// Reasoning effort: this model does not reason before answering.
@@ -121,7 +121,7 @@ pub struct OutputConfig {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OutputFormat {
+pub(crate) struct OutputFormat {
     #[serde(rename = "type")]
     pub kind: OutputFormatType,
     pub structure: OutputFormatStructure,
@@ -129,13 +129,13 @@ pub struct OutputFormat {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum OutputFormatType {
+pub(crate) enum OutputFormatType {
     JsonSchema,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum OutputFormatStructure {
+pub(crate) enum OutputFormatStructure {
     JsonSchema(JsonSchemaDefinition),
 }
 
@@ -145,7 +145,7 @@ pub enum OutputFormatStructure {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct JsonSchemaDefinition {
+pub(crate) struct JsonSchemaDefinition {
     /// The schema, as a JSON string.
     pub schema: String,
     #[serde(default)]
@@ -156,14 +156,14 @@ pub struct JsonSchemaDefinition {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub(crate) enum Role {
     User,
     Assistant,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Message {
+pub(crate) struct Message {
     pub role: Role,
     pub content: Vec<ContentBlock>,
 }
@@ -175,7 +175,7 @@ pub struct Message {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum ContentBlock {
+pub(crate) enum ContentBlock {
     Text(String),
     Image(Value),
     Document(Value),
@@ -196,7 +196,7 @@ pub enum ContentBlock {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolUseBlock {
+pub(crate) struct ToolUseBlock {
     pub tool_use_id: String,
     pub name: String,
     pub input: Value,
@@ -211,7 +211,7 @@ pub struct ToolUseBlock {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolResultBlock {
+pub(crate) struct ToolResultBlock {
     pub tool_use_id: String,
     pub content: Vec<ToolResultContent>,
     #[serde(default)]
@@ -226,7 +226,7 @@ pub struct ToolResultBlock {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum ToolResultContent {
+pub(crate) enum ToolResultContent {
     Text(String),
     Json(Value),
     Image(Value),
@@ -237,7 +237,7 @@ pub enum ToolResultContent {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ToolResultStatus {
+pub(crate) enum ToolResultStatus {
     Success,
     Error,
 }
@@ -248,7 +248,7 @@ pub enum ToolResultStatus {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum SystemBlock {
+pub(crate) enum SystemBlock {
     Text(String),
     GuardContent(Value),
     CachePoint(Value),
@@ -257,7 +257,7 @@ pub enum SystemBlock {
 /// `guardrailConfig`: a guardrail checks the input before generation and the output after.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GuardrailConfig {
+pub(crate) struct GuardrailConfig {
     pub guardrail_identifier: String,
     pub guardrail_version: String,
     #[serde(default)]
@@ -270,7 +270,7 @@ pub struct GuardrailConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum GuardrailTrace {
+pub(crate) enum GuardrailTrace {
     Enabled,
     Disabled,
     EnabledFull,
@@ -278,14 +278,14 @@ pub enum GuardrailTrace {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StreamProcessingMode {
+pub(crate) enum StreamProcessingMode {
     Sync,
     Async,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InferenceConfig {
+pub(crate) struct InferenceConfig {
     pub max_tokens: Option<i64>,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
@@ -295,7 +295,7 @@ pub struct InferenceConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolConfig {
+pub(crate) struct ToolConfig {
     #[serde(default)]
     pub tools: Vec<ToolEntry>,
     #[serde(default)]
@@ -308,7 +308,7 @@ pub struct ToolConfig {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolEntry {
+pub(crate) struct ToolEntry {
     #[serde(default)]
     pub tool_spec: Option<ToolSpec>,
     #[serde(default)]
@@ -323,7 +323,7 @@ pub struct ToolEntry {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolSpec {
+pub(crate) struct ToolSpec {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -335,7 +335,7 @@ pub struct ToolSpec {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ToolInputSchema {
+pub(crate) struct ToolInputSchema {
     pub json: Value,
 }
 
@@ -345,7 +345,7 @@ pub struct ToolInputSchema {
 )]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum ToolChoice {
+pub(crate) enum ToolChoice {
     Auto(Value),
     Any(Value),
     Tool(SpecificTool),
@@ -353,13 +353,13 @@ pub enum ToolChoice {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SpecificTool {
+pub(crate) struct SpecificTool {
     pub name: String,
 }
 
 /// A Converse request in the typed form, with what it takes to name its fields in errors.
 #[derive(Debug, Clone)]
-pub struct Mapped {
+pub(crate) struct Mapped {
     pub request: GenerateRequest,
     pub names: FieldNames,
 }
@@ -367,7 +367,7 @@ pub struct Mapped {
 /// Where the typed request's parts came from in the wire body: blocks and tools that carry
 /// nothing for the model (cache points) are dropped, so indices differ.
 #[derive(Debug, Clone, Default)]
-pub struct FieldNames {
+pub(crate) struct FieldNames {
     /// The wire index of each tool.
     tools: Vec<usize>,
     /// The wire index of each block, per turn.
@@ -376,7 +376,7 @@ pub struct FieldNames {
 
 impl FieldNames {
     /// The body's name for `field`, as Bedrock spells paths.
-    pub fn name(&self, field: &Field) -> String {
+    pub(crate) fn name(&self, field: &Field) -> String {
         let tool = |i: &usize| self.tools.get(*i).copied().unwrap_or(*i);
         let block = |turn: &usize, block: &usize| {
             self.blocks
@@ -425,7 +425,7 @@ impl FieldNames {
     }
 
     /// `error` as Converse answers it.
-    pub fn error(&self, error: InferenceError) -> AwsError {
+    pub(crate) fn error(&self, error: InferenceError) -> AwsError {
         crate::error::inference_error(error, |field| self.name(field))
     }
 }
@@ -434,7 +434,7 @@ impl ConverseRequest {
     /// Checks Bedrock's rules on the body and maps it to the typed request; the engine-side
     /// checks (schemas, parameter ranges, the prompt's length) come after, in
     /// [`mantle_inference`], and are named through [`Mapped::names`].
-    pub fn to_generate(&self) -> Result<Mapped, AwsError> {
+    pub(crate) fn to_generate(&self) -> Result<Mapped, AwsError> {
         let mut names = FieldNames::default();
         let tools = self.tools(&mut names)?;
         let response_format = self.response_format()?;
@@ -642,7 +642,7 @@ impl ConverseRequest {
 
     /// The texts a guardrail assesses as input: the `guardContent` blocks if there are any,
     /// else the text of every message.
-    pub fn guarded_input(&self) -> Vec<String> {
+    pub(crate) fn guarded_input(&self) -> Vec<String> {
         let guard: Vec<String> = self
             .messages
             .iter()
@@ -735,7 +735,7 @@ fn additional_fields(fields: Option<&Value>) -> Result<(Option<u64>, Option<u64>
 impl ConverseRequest {
     /// What the response echoes of the request's `performanceConfig` and `serviceTier`
     /// (Converse's body and ConverseStream's `metadata` event carry both).
-    pub fn echo(&self, body: &mut Value) {
+    pub(crate) fn echo(&self, body: &mut Value) {
         if let Some(config) = &self.performance_config {
             body["performanceConfig"] = json!(config);
         }
@@ -746,7 +746,7 @@ impl ConverseRequest {
 }
 
 /// Converse's response body.
-pub fn converse_response(completion: &Completion, latency_ms: u64) -> Value {
+pub(super) fn converse_response(completion: &Completion, latency_ms: u64) -> Value {
     let mut content = Vec::new();
     if completion.tool_use.is_none() || !completion.text.trim().is_empty() {
         content.push(json!({ "text": completion.text }));
@@ -765,6 +765,6 @@ pub fn converse_response(completion: &Completion, latency_ms: u64) -> Value {
 }
 
 /// Bedrock's `usage` object.
-pub fn usage(input: usize, output: usize) -> Value {
+pub(super) fn usage(input: usize, output: usize) -> Value {
     json!({ "inputTokens": input, "outputTokens": output, "totalTokens": input + output })
 }
