@@ -67,6 +67,25 @@ impl AssessRequest {
     }
 }
 
+/// A Bedrock policy's `inputAction` / `outputAction` / `action`: `BLOCK` (also when absent) or
+/// `NONE` (report only); anything else is a config error naming `path`.
+///
+/// ```
+/// use mantle_sdk::guardrail::{Action, block_or_none};
+/// assert_eq!(block_or_none(None, "x").unwrap(), Action::Block);
+/// assert_eq!(block_or_none(Some("NONE"), "x").unwrap(), Action::None);
+/// assert!(block_or_none(Some("MASK"), "filtersConfig[0].action").unwrap_err().message.contains("filtersConfig[0].action"));
+/// ```
+pub fn block_or_none(value: Option<&str>, path: &str) -> Result<Action, PluginError> {
+    match value {
+        None | Some("BLOCK") => Ok(Action::Block),
+        Some("NONE") => Ok(Action::None),
+        Some(other) => Err(PluginError::invalid_config(format!(
+            "{path}: unknown action `{other}` (expected BLOCK or NONE)"
+        ))),
+    }
+}
+
 impl TextBlock {
     /// Whether other policies than contextual grounding assess this block.
     pub fn is_guarded(&self) -> bool {

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use mantle_sdk::PluginError;
 use mantle_sdk::guardrail::{
-    Action, AssessRequest, Assessment, Finding, Guest, PolicyKind, Source, Span,
+    Action, AssessRequest, Assessment, Finding, Guest, PolicyKind, Source, Span, block_or_none,
 };
 use mantle_sdk::models::{Embedder, dot, embed_unit};
 use serde::Deserialize;
@@ -182,16 +182,14 @@ fn exemplars(model: &str, embed: Embedder<'_>) -> Result<Arc<Vec<Category>>, Plu
     let mut vectors = embed_unit(embed, model, &texts)?.into_iter();
     let mut categories = Vec::new();
     for (name, file) in files {
+        // One vector per text, in order: a category's harmful exemplars, then its benign ones.
         let harmful = file
             .harmful
             .iter()
-            .map(|h| Ok((vectors.next().ok_or_else(too_few)?, h.severity)))
-            .collect::<Result<_, PluginError>>()?;
-        let benign = file
-            .benign
-            .iter()
-            .map(|_| vectors.next().ok_or_else(too_few))
-            .collect::<Result<_, PluginError>>()?;
+            .zip(vectors.by_ref())
+            .map(|(h, v)| (v, h.severity))
+            .collect();
+        let benign = vectors.by_ref().take(file.benign.len()).collect();
         categories.push(Category {
             name,
             harmful,
@@ -201,13 +199,6 @@ fn exemplars(model: &str, embed: Embedder<'_>) -> Result<Arc<Vec<Category>>, Plu
     let categories = Arc::new(categories);
     *cached = Some((model.to_owned(), Arc::clone(&categories)));
     Ok(categories)
-}
-
-fn too_few() -> PluginError {
-    PluginError::new(
-        "model-failed",
-        "the embedding model returned too few vectors",
-    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,16 +245,6 @@ struct Compiled {
     model: String,
 }
 
-fn action(value: Option<&str>, path: &str) -> Result<Action, PluginError> {
-    match value {
-        None | Some("BLOCK") => Ok(Action::Block),
-        Some("NONE") => Ok(Action::None),
-        Some(other) => Err(PluginError::invalid_config(format!(
-            "{path}: unknown action `{other}` (expected BLOCK or NONE)"
-        ))),
-    }
-}
-
 impl Compiled {
     fn parse(config: &str) -> Result<Self, PluginError> {
         let raw: RawConfig = mantle_sdk::parse_config(config)?;
@@ -298,7 +279,7 @@ impl Compiled {
                 )));
             }
             let per_source = |strength: Level, act: Option<&str>, enabled: Option<bool>, field| {
-                let act = action(act, &format!("{path}.{field}"))?;
+                let act = block_or_none(act, &format!("{path}.{field}"))?;
                 Ok::<_, PluginError>(
                     (enabled.unwrap_or(true) && strength != Level::None).then_some((strength, act)),
                 )

@@ -26,6 +26,7 @@
 use mantle_sdk::PluginError;
 use mantle_sdk::guardrail::{
     Action, AssessRequest, Assessment, Finding, Guest, PolicyKind, Qualifier, Source, Span,
+    block_or_none,
 };
 use mantle_sdk::models::{Embedder, dot, embed_unit};
 use serde::Deserialize;
@@ -105,15 +106,7 @@ fn parse(config: &str) -> Result<(Vec<Filter>, String), PluginError> {
                 "{path}.threshold must be between 0 and 0.99"
             )));
         }
-        let action = match f.action.as_deref() {
-            None | Some("BLOCK") => Action::Block,
-            Some("NONE") => Action::None,
-            Some(other) => {
-                return Err(PluginError::invalid_config(format!(
-                    "{path}.action: unknown action `{other}` (expected BLOCK or NONE)"
-                )));
-            }
-        };
+        let action = block_or_none(f.action.as_deref(), &format!("{path}.action"))?;
         if f.enabled.unwrap_or(true) {
             filters.push(Filter {
                 kind,

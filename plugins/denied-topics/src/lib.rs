@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use mantle_sdk::PluginError;
 use mantle_sdk::guardrail::{
-    Action, AssessRequest, Assessment, Finding, Guest, PolicyKind, Source, Span,
+    Action, AssessRequest, Assessment, Finding, Guest, PolicyKind, Source, Span, block_or_none,
 };
 use mantle_sdk::models::{Embedder, dot, embed_unit};
 use serde::Deserialize;
@@ -95,16 +95,6 @@ struct Compiled {
     model: String,
 }
 
-fn action(value: Option<&str>, path: &str) -> Result<Action, PluginError> {
-    match value {
-        None | Some("BLOCK") => Ok(Action::Block),
-        Some("NONE") => Ok(Action::None),
-        Some(other) => Err(PluginError::invalid_config(format!(
-            "{path}: unknown action `{other}` (expected BLOCK or NONE)"
-        ))),
-    }
-}
-
 impl Compiled {
     fn parse(config: &str, embed: Embedder<'_>) -> Result<Self, PluginError> {
         let raw: RawConfig = mantle_sdk::parse_config(config)?;
@@ -124,7 +114,6 @@ impl Compiled {
             .unwrap_or_else(|| DEFAULT_MODEL.to_owned());
         let mut texts = Vec::new();
         let mut topics = Vec::new();
-        let mut counts = Vec::new();
         for (i, topic) in raw.topics_config.iter().enumerate() {
             let path = format!("topicsConfig[{i}]");
             if let Some(kind) = topic.kind.as_deref().filter(|k| *k != "DENY") {
@@ -137,30 +126,27 @@ impl Compiled {
                     "{path}.definition must not be empty"
                 )));
             }
-            let input = action(
+            let input = block_or_none(
                 topic.input_action.as_deref(),
                 &format!("{path}.inputAction"),
             )?;
-            let output = action(
+            let output = block_or_none(
                 topic.output_action.as_deref(),
                 &format!("{path}.outputAction"),
             )?;
-            let count = 1 + topic.examples.len();
             texts.push(topic.definition.clone());
             texts.extend(topic.examples.iter().cloned());
             topics.push(Topic {
                 name: topic.name.clone(),
                 input: topic.input_enabled.unwrap_or(true).then_some(input),
                 output: topic.output_enabled.unwrap_or(true).then_some(output),
-                exemplars: Vec::with_capacity(count),
+                exemplars: Vec::new(),
             });
-            counts.push(count);
         }
         let mut vectors = embed_unit(embed, &model, &texts)?.into_iter();
-        for (topic, count) in topics.iter_mut().zip(counts) {
-            for _ in 0..count {
-                topic.exemplars.extend(vectors.next());
-            }
+        // One vector per text, in order: each topic's definition, then its examples.
+        for (topic, raw) in topics.iter_mut().zip(&raw.topics_config) {
+            topic.exemplars = vectors.by_ref().take(1 + raw.examples.len()).collect();
         }
         Ok(Self {
             topics,

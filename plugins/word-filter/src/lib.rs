@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use mantle_sdk::PluginError;
 use mantle_sdk::guardrail::{
-    Action, AssessRequest, Assessment, Finding, Guest, PolicyKind, Source, Span,
+    Action, AssessRequest, Assessment, Finding, Guest, PolicyKind, Source, Span, block_or_none,
 };
 use serde::Deserialize;
 
@@ -61,15 +61,14 @@ struct Actions {
 
 impl Actions {
     fn parse(entry: &RawEntry, path: &str) -> Result<Self, PluginError> {
-        let action = |value: Option<&str>, field: &str| match value {
-            None | Some("BLOCK") => Ok(Action::Block),
-            Some("NONE") => Ok(Action::None),
-            Some(other) => Err(PluginError::invalid_config(format!(
-                "{path}.{field}: unknown action `{other}` (expected BLOCK or NONE)"
-            ))),
-        };
-        let input = action(entry.input_action.as_deref(), "inputAction")?;
-        let output = action(entry.output_action.as_deref(), "outputAction")?;
+        let input = block_or_none(
+            entry.input_action.as_deref(),
+            &format!("{path}.inputAction"),
+        )?;
+        let output = block_or_none(
+            entry.output_action.as_deref(),
+            &format!("{path}.outputAction"),
+        )?;
         Ok(Actions {
             input: entry.input_enabled.unwrap_or(true).then_some(input),
             output: entry.output_enabled.unwrap_or(true).then_some(output),
