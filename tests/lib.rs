@@ -152,3 +152,93 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// The whole app's router over a fresh data dir with the built-in plugins, called without a
+/// socket (`tower::ServiceExt::oneshot`).
+#[derive(Debug)]
+pub struct RouterApp {
+    router: axum::Router,
+    data: tempfile::TempDir,
+}
+
+impl Default for RouterApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RouterApp {
+    pub fn new() -> Self {
+        let data = data_dir_with_builtins();
+        let mut settings = mantle_server::settings::Settings::new(
+            "127.0.0.1:0".parse().unwrap(),
+            data.path().to_owned(),
+        );
+        settings.watch_plugins = false;
+        let state = mantle_server::app::build_state(settings).unwrap();
+        Self {
+            router: mantle_server::app::router(state),
+            data,
+        }
+    }
+
+    /// The data dir the app serves.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// One request; the status, headers and raw body of its answer.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (
+        axum::http::StatusCode,
+        axum::http::HeaderMap,
+        axum::body::Bytes,
+    ) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(match body {
+                Some(body) => axum::body::Body::from(body.to_string()),
+                None => axum::body::Body::empty(),
+            })
+            .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let response = self.router.clone().oneshot(request).await.unwrap();
+            let status = response.status();
+            let headers = response.headers().clone();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, headers, bytes)
+        })
+    }
+
+    /// One request whose answer is JSON (or empty, read as `null`).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (
+        axum::http::StatusCode,
+        axum::http::HeaderMap,
+        serde_json::Value,
+    ) {
+        let (status, headers, bytes) = self.send(method, path, body);
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, headers, json)
+    }
+}

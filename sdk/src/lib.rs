@@ -45,6 +45,7 @@ pub mod chunker;
 mod config_cache;
 pub mod flow_node;
 pub mod guardrail;
+pub mod knowledge;
 pub mod kv;
 pub mod log;
 pub mod models;

@@ -1,74 +1,21 @@
 //! Guardrails through the router, without a socket (`tower::ServiceExt::oneshot`): the control
 //! plane, ApplyGuardrail, the AWS error contract, and the operation names routes carry.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use mantle_server::settings::Settings;
-
-struct App {
-    router: axum::Router,
-    _data: tempfile::TempDir,
-}
+use mantle_tests::RouterApp as App;
 
 fn app() -> App {
-    let data = mantle_tests::data_dir_with_builtins();
-    let mut settings = Settings::new("127.0.0.1:0".parse().unwrap(), data.path().to_owned());
-    settings.watch_plugins = false;
-    let state = mantle_server::app::build_state(settings).unwrap();
-    App {
-        router: mantle_server::app::router(state),
-        _data: data,
-    }
+    App::new()
 }
 
-impl App {
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, axum::http::HeaderMap, axum::body::Bytes) {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json")
-            .body(match body {
-                Some(body) => Body::from(body.to_string()),
-                None => Body::empty(),
-            })
-            .unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let response = self.router.clone().oneshot(request).await.unwrap();
-            let status = response.status();
-            let headers = response.headers().clone();
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (status, headers, bytes)
-        })
-    }
+/// Creates a guardrail through the router, answering its id.
+trait CreateGuardrail {
+    fn create(&self, body: Value) -> String;
+}
 
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, axum::http::HeaderMap, Value) {
-        let (status, headers, bytes) = self.send(method, path, body);
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, headers, json)
-    }
-
+impl CreateGuardrail for App {
     fn create(&self, body: Value) -> String {
         let (status, _, created) = self.call("POST", "/guardrails", Some(body));
         assert_eq!(status, StatusCode::ACCEPTED, "{created}");
@@ -334,7 +281,7 @@ fn bad_input_gets_bedrock_errors_naming_the_field_and_writes_nothing() {
 fn a_failing_custom_policy_fails_only_its_request() {
     let app = app();
     let id = app.create(guardrail("router-hostile"));
-    let plugins_dir = app._data.path().join("plugins");
+    let plugins_dir = app.data_dir().join("plugins");
     let registry_dir =
         mantle_tests::install_dir(&mantle_tests::fixture("infinite-loop"), &plugins_dir);
     assert!(registry_dir.exists());

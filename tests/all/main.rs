@@ -9,6 +9,7 @@ mod cli;
 mod guardrails_router;
 mod hostile_plugins;
 mod hot_swap;
+mod knowledge_router;
 mod plugin_worlds;
 mod registry;
 mod server;

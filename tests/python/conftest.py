@@ -37,7 +37,8 @@ class Server:
         plugins are copied into its plugins folder; without, it serves only its built-ins."""
         self.data_dir = data_dir
         plugins = data_dir / "plugins"
-        plugins.mkdir(parents=True)
+        # An existing data dir is a restart: its records and plugins are kept.
+        plugins.mkdir(parents=True, exist_ok=True)
         if install_dist:
             for plugin in Path(os.environ["MANTLE_PLUGIN_DIST"]).iterdir():
                 shutil.copytree(plugin, plugins / plugin.name)
@@ -127,3 +128,13 @@ def openai_client(server):
     from openai import OpenAI
 
     return OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def agent(server):
+    return _client("bedrock-agent", server)
+
+
+@pytest.fixture(scope="session")
+def agent_runtime(server):
+    return _client("bedrock-agent-runtime", server)

@@ -75,14 +75,15 @@ pub struct Generation {
     pub output_tokens: u32,
 }
 
-/// Retrieval from knowledge bases, as plugins see it.
+/// Retrieval from knowledge bases, as plugins see it. A search embeds the query, so the future
+/// runs it off the async workers; dropping it abandons the result.
 pub trait KnowledgeService: Send + Sync + std::fmt::Debug {
     fn retrieve(
         &self,
         knowledge_base_id: &str,
         query: &str,
         max_results: u32,
-    ) -> Result<Vec<Retrieved>, String>;
+    ) -> BoxFuture<Result<Vec<Retrieved>, String>>;
 }
 
 /// One retrieval result.

@@ -20,7 +20,7 @@ use axum::http::HeaderName;
 use mantle_guardrails::{ArnScope, Guardrails};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-use crate::api::{admin, foundation_models, guardrails, ops, runtime};
+use crate::api::{admin, foundation_models, guardrails, knowledge, ops, runtime};
 use crate::error::{method_not_allowed, unknown_operation};
 use crate::kv::SledKv;
 use crate::settings::Settings;
@@ -45,12 +45,13 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         }
     }
     let models = Arc::new(catalog);
+    let plugin_knowledge = Arc::new(crate::plugin_knowledge::PluginKnowledge::default());
     let services = Arc::new(mantle_plugins::HostServices {
         kv: Some(Arc::new(SledKv::new(&store)?)),
         models: Some(Arc::new(crate::plugin_models::PluginModels::new(
             models.clone(),
         ))),
-        ..Default::default()
+        knowledge: Some(plugin_knowledge.clone()),
     });
     let builtins = crate::builtins::BUILTIN_PLUGINS;
     if builtins.is_empty() {
@@ -72,7 +73,19 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         account: settings.identity.account.clone(),
     };
     let guardrails = Guardrails::new(store.clone(), registry.clone(), scope)?;
+    let knowledge = mantle_knowledge::Knowledge::open(
+        store.clone(),
+        registry.clone(),
+        models.clone(),
+        mantle_knowledge::ArnScope {
+            region: settings.identity.region.clone(),
+            account: settings.identity.account.clone(),
+        },
+        settings.data_dir.join("buckets"),
+    )?;
+    plugin_knowledge.bind(knowledge.clone());
     Ok(AppState {
+        knowledge,
         models,
         settings: Arc::new(settings),
         store,
@@ -90,6 +103,8 @@ pub fn router(state: AppState) -> Router {
         // bedrock (control plane) and ApplyGuardrail (bedrock-runtime)
         .merge(guardrails::router())
         .merge(foundation_models::router())
+        // bedrock-agent and bedrock-agent-runtime: knowledge bases
+        .merge(knowledge::router())
         // bedrock-runtime model operations and the OpenAI-compatible surface
         .merge(runtime::router())
         // operators

@@ -129,6 +129,15 @@ impl AwsError {
         Self::new(ErrorCode::InternalServer, message)
     }
 
+    /// The error as an event-stream exception member names it (`validationException`).
+    pub fn event_exception_type(&self) -> String {
+        let name = self.code.name();
+        let mut chars = name.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_ascii_lowercase().to_string() + chars.as_str()
+        })
+    }
+
     /// The same error as answered by the agent services.
     pub fn for_agent(mut self) -> Self {
         self.service = Service::Agent;
@@ -195,6 +204,28 @@ impl From<mantle_guardrails::GuardrailError> for AwsError {
             }
             E::Store(error) => error.into(),
         }
+    }
+}
+
+/// Knowledge bases answer in bedrock-agent's dialect (409 conflicts, `fieldList`).
+impl From<mantle_knowledge::KnowledgeError> for AwsError {
+    fn from(error: mantle_knowledge::KnowledgeError) -> Self {
+        use mantle_knowledge::KnowledgeError as E;
+        let error = match error {
+            E::Validation {
+                field: Some(field),
+                message,
+            } => Self::invalid_field(&field, message),
+            E::Validation {
+                field: None,
+                message,
+            } => Self::validation(message),
+            E::NotFound(message) => Self::not_found(message),
+            E::Conflict(message) => Self::conflict(message),
+            E::Model(error) => error.into(),
+            E::Store(error) => error.into(),
+        };
+        error.for_agent()
     }
 }
 

@@ -110,3 +110,34 @@ fn path_rejection(rejection: PathRejection) -> AwsError {
         other => AwsError::validation(format!("1 validation error detected: {other}")),
     }
 }
+
+/// [`AwsJson`] for the bedrock-agent services: rejections answer in their dialect (a
+/// `fieldList`, their status codes).
+#[derive(Debug, Clone)]
+pub struct AgentJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AgentJson<T> {
+    type Rejection = AwsError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        AwsJson::<T>::from_request(req, state)
+            .await
+            .map(|AwsJson(value)| AgentJson(value))
+            .map_err(AwsError::for_agent)
+    }
+}
+
+/// [`AwsPath`] for the bedrock-agent services.
+#[derive(Debug, Clone)]
+pub struct AgentPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AgentPath<T> {
+    type Rejection = AwsError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        AwsPath::<T>::from_request_parts(parts, state)
+            .await
+            .map(|AwsPath(value)| AgentPath(value))
+            .map_err(AwsError::for_agent)
+    }
+}

@@ -13,6 +13,7 @@ pub mod error;
 pub mod eventstream;
 pub mod extract;
 pub mod kv;
+pub mod plugin_knowledge;
 pub mod plugin_models;
 pub mod serve;
 pub mod settings;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use mantle_guardrails::Guardrails;
 use mantle_inference::Catalog;
+use mantle_knowledge::Knowledge;
 use mantle_plugins::Registry;
 use mantle_store::Store;
 
@@ -18,6 +19,7 @@ pub struct AppState {
     pub store: Store,
     pub registry: Arc<Registry>,
     pub guardrails: Guardrails,
+    pub knowledge: Knowledge,
     pub models: Arc<Catalog>,
 }
 
@@ -38,5 +40,6 @@ parts! {
     store: Store,
     registry: Arc<Registry>,
     guardrails: Guardrails,
+    knowledge: Knowledge,
     models: Arc<Catalog>,
 }

@@ -62,6 +62,7 @@ impl latest::Host for KnowledgeState {
             .ok_or_else(|| super::unavailable("knowledge"))?;
         let results = service
             .retrieve(&knowledge_base_id, &query, max_results)
+            .await
             .map_err(super::host_error)?;
         Ok(results
             .into_iter()

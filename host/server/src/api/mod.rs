@@ -10,6 +10,7 @@ pub(crate) mod count_tokens;
 pub(crate) mod foundation_models;
 pub(crate) mod guardrails;
 pub(crate) mod invoke_model;
+pub(crate) mod knowledge;
 pub(crate) mod openai;
 pub(crate) mod operation;
 pub(crate) mod ops;

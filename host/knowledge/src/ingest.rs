@@ -1,0 +1,246 @@
+//! From a source document to indexed chunks: parse to text, split with a chunker plugin,
+//! embed with the knowledge base's model. A failure here fails the one document, with a reason
+//! for the job's `failureReasons` or the document's `statusReason`.
+
+use std::collections::BTreeMap;
+
+use mantle_inference::Catalog;
+use mantle_plugins::Registry;
+use mantle_plugins::plugin::chunker_api;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::input::DocumentIdentifier;
+use crate::record::StoredChunk;
+use crate::retrieve::Location;
+
+/// The built-in chunker (FIXED_SIZE, HIERARCHICAL, NONE and Bedrock's default).
+pub const BUILTIN_CHUNKER: &str = "fixed-size-chunker";
+
+/// Texts embedded per model call.
+const EMBED_BATCH: usize = 32;
+
+/// A document as read from its source, before parsing.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceDocument {
+    pub(crate) identifier: DocumentIdentifier,
+    pub(crate) location: Location,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) content_type: String,
+    pub(crate) metadata: BTreeMap<String, Value>,
+}
+
+impl SourceDocument {
+    /// What the document's chunks depend on: its bytes, type and metadata, the chunking and
+    /// the embedding model. An unchanged hash means there is nothing to redo.
+    pub(crate) fn content_hash(&self, chunking: &str, model: &str) -> String {
+        let mut hash = Sha256::new();
+        for part in [
+            &self.bytes[..],
+            self.content_type.as_bytes(),
+            serde_json::to_string(&self.metadata)
+                .unwrap_or_default()
+                .as_bytes(),
+            chunking.as_bytes(),
+            model.as_bytes(),
+        ] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part);
+        }
+        hex::encode(hash.finalize())
+    }
+}
+
+/// The MIME type a file name implies, for the formats this server reads.
+pub(crate) fn content_type_of(name: &str) -> &'static str {
+    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("txt") => "text/plain",
+        Some("md" | "markdown") => "text/markdown",
+        Some("csv") => "text/csv",
+        Some("json") => "application/json",
+        Some("html" | "htm") => "text/html",
+        Some("pdf") => "application/pdf",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The document's text.
+pub(crate) fn parse(bytes: &[u8], content_type: &str) -> Result<String, String> {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "text/plain" | "text/markdown" | "text/x-markdown" | "text/csv" | "application/json" => {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|e| format!("the {essence} document is not valid UTF-8: {e}"))?;
+            Ok(text.strip_prefix('\u{feff}').unwrap_or(text).to_owned())
+        }
+        other => Err(format!(
+            "documents of type {other} cannot be parsed by this server yet (it reads text/plain, \
+             text/markdown, text/csv and application/json)"
+        )),
+    }
+}
+
+/// Splits `text` with the chunker plugin and embeds the searchable chunks.
+pub(crate) async fn chunk_and_embed(
+    registry: &Registry,
+    models: &Catalog,
+    embedding_model: &str,
+    document: &SourceDocument,
+    text: String,
+    chunking: &str,
+) -> Result<Vec<StoredChunk>, String> {
+    if text.trim().is_empty() {
+        return Err("the document has no text".into());
+    }
+    let plugin = registry
+        .resolve(BUILTIN_CHUNKER)
+        .map_err(|e| format!("chunking failed: {e}"))?;
+    let attributes = document
+        .metadata
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            )
+        })
+        .collect();
+    let request = chunker_api::Document {
+        id: document.location.uri().to_owned(),
+        text,
+        content_type: document.content_type.clone(),
+        metadata: attributes,
+    };
+    let pieces = plugin
+        .split(&request, chunking)
+        .await
+        .map_err(|e| format!("chunking failed: {e}"))?;
+    let count = pieces.len();
+    let is_parent: Vec<bool> = (0..count)
+        .map(|i| pieces.iter().any(|c| c.parent == Some(i as u32)))
+        .collect();
+    let mut chunks = Vec::with_capacity(count);
+    for (i, piece) in pieces.into_iter().enumerate() {
+        if let Some(parent) = piece.parent
+            && (parent as usize >= i || !is_parent[parent as usize])
+        {
+            return Err(format!(
+                "chunking failed: chunk {i} names parent {parent}, which does not come before it"
+            ));
+        }
+        chunks.push(StoredChunk {
+            text: piece.text,
+            vector: Vec::new(),
+            parent: piece.parent,
+        });
+    }
+    let searchable: Vec<usize> = (0..count)
+        .filter(|&i| !is_parent[i] && !chunks[i].text.trim().is_empty())
+        .collect();
+    if searchable.is_empty() {
+        return Err("chunking produced no chunks with text".into());
+    }
+    let model = models
+        .embedding(embedding_model)
+        .map_err(|e| format!("embedding failed: {e}"))?;
+    for batch in searchable.chunks(EMBED_BATCH) {
+        let texts = batch.iter().map(|&i| chunks[i].text.clone()).collect();
+        let vectors = model
+            .embed(texts)
+            .await
+            .map_err(|e| format!("embedding failed: {e}"))?
+            .vectors;
+        for (&i, vector) in batch.iter().zip(vectors) {
+            chunks[i].vector = vector;
+        }
+    }
+    Ok(chunks)
+}
+
+/// Metadata from a Bedrock sidecar (`doc.pdf.metadata.json`: `{"metadataAttributes": {...}}`),
+/// whose values are plain JSON or typed (`{"value": {"type": "STRING", "stringValue": …}}`).
+pub(crate) fn sidecar_metadata(bytes: &[u8]) -> Result<BTreeMap<String, Value>, String> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("the metadata file is not JSON: {e}"))?;
+    let attributes = value
+        .get("metadataAttributes")
+        .and_then(Value::as_object)
+        .ok_or("the metadata file has no metadataAttributes object")?;
+    let mut metadata = BTreeMap::new();
+    for (key, value) in attributes {
+        let value = match value.get("value") {
+            Some(typed) => typed_value(typed).ok_or_else(|| {
+                format!("metadata attribute {key} has a typed value this server cannot read")
+            })?,
+            None => value.clone(),
+        };
+        let plain = value.is_string()
+            || value.is_number()
+            || value.is_boolean()
+            || value
+                .as_array()
+                .is_some_and(|items| items.iter().all(Value::is_string));
+        if !plain {
+            return Err(format!(
+                "metadata attribute {key} must be a string, a number, a boolean or a list of strings"
+            ));
+        }
+        metadata.insert(key.clone(), value);
+    }
+    Ok(metadata)
+}
+
+fn typed_value(typed: &Value) -> Option<Value> {
+    match typed.get("type")?.as_str()? {
+        "STRING" => typed.get("stringValue").cloned(),
+        "NUMBER" => typed.get("numberValue").cloned(),
+        "BOOLEAN" => typed.get("booleanValue").cloned(),
+        "STRING_LIST" => typed.get("stringListValue").cloned(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn sidecars_read_plain_and_typed_values() {
+        let sidecar = json!({"metadataAttributes": {
+            "year": 2024,
+            "team": {"value": {"type": "STRING", "stringValue": "search"}, "includeForEmbedding": true},
+            "tags": ["a", "b"],
+        }});
+        let metadata = sidecar_metadata(sidecar.to_string().as_bytes()).unwrap();
+        assert_eq!(metadata["year"], 2024);
+        assert_eq!(metadata["team"], "search");
+        assert_eq!(metadata["tags"], json!(["a", "b"]));
+        assert!(sidecar_metadata(br#"{"metadataAttributes": {"x": {"a": 1}}}"#).is_err());
+        assert!(sidecar_metadata(b"not json").is_err());
+    }
+
+    #[test]
+    fn only_known_text_formats_parse() {
+        assert_eq!(
+            parse("\u{feff}hi".as_bytes(), "text/plain; charset=utf-8").unwrap(),
+            "hi"
+        );
+        assert!(parse(b"\xff\xfe", "text/plain").is_err());
+        assert!(
+            parse(b"%PDF-1.7", "application/pdf")
+                .unwrap_err()
+                .contains("application/pdf")
+        );
+        assert_eq!(content_type_of("notes/a.MD"), "text/markdown");
+    }
+}

@@ -1,0 +1,861 @@
+//! The knowledge-base service: the control plane, document ingestion and retrieval.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use mantle_inference::{Catalog, InferenceError};
+use mantle_plugins::Registry;
+use mantle_store::{Store, Table};
+use serde_json::Value;
+
+use crate::bucket::Buckets;
+use crate::config::{
+    DataDeletionPolicy, KnowledgeBaseType, validate_data_source, validate_ingestion,
+};
+use crate::index::{Index, IndexedDoc};
+use crate::input::{
+    CreateKnowledgeBaseInput, DataSourceInput, ListInput, UpdateKnowledgeBaseInput,
+};
+use crate::output::{
+    DataSource, DataSourcePage, DataSourceStatus, DataSourceSummary, DeletedDataSource,
+    DeletedKnowledgeBase, DocumentStatus, IngestionJobStatus, KnowledgeBase, KnowledgeBasePage,
+    KnowledgeBaseStatus, KnowledgeBaseSummary,
+};
+use crate::record::{
+    ClientToken, DataSourceRecord, DocumentRecord, IngestionJobRecord, KnowledgeBaseRecord,
+    RagSessionRecord,
+};
+use crate::retrieve::{
+    ResultContent, RetrievalResult, RetrieveInput, RetrieveOutput, SearchRequest,
+};
+use crate::{DataSourceId, KnowledgeBaseId, KnowledgeError};
+
+/// Where this server mints ARNs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArnScope {
+    pub region: String,
+    pub account: String,
+}
+
+/// The knowledge-base service. Cheap to clone; clones share the store, the index and the
+/// running jobs.
+///
+/// ```no_run
+/// # async fn example(knowledge: mantle_knowledge::Knowledge, kb: mantle_knowledge::KnowledgeBaseId)
+/// # -> Result<(), mantle_knowledge::KnowledgeError> {
+/// use mantle_knowledge::SearchRequest;
+/// let search = SearchRequest { text: "How do I rotate keys?".into(), number_of_results: 3, filter: None };
+/// for result in knowledge.search(&kb, &search).await? {
+///     println!("{:.3} {}", result.score, result.content.text);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Knowledge {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) kbs: Table<KnowledgeBaseRecord>,
+    pub(crate) sources: Table<DataSourceRecord>,
+    pub(crate) jobs: Table<IngestionJobRecord>,
+    pub(crate) docs: Table<DocumentRecord>,
+    pub(crate) tokens: Table<ClientToken>,
+    pub(crate) sessions: Table<RagSessionRecord>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) models: Arc<Catalog>,
+    pub(crate) scope: ArnScope,
+    /// The embedded bucket root: `s3://NAME/key` is `<buckets>/NAME/key`.
+    pub(crate) buckets: Buckets,
+    pub(crate) index: Index,
+    /// Stop flags of the jobs running in this process, by job record key.
+    pub(crate) running: Mutex<HashMap<String, Arc<AtomicBool>>>,
+}
+
+impl Knowledge {
+    /// Opens the service over `store`. Jobs that a previous process left running are marked
+    /// FAILED (their finished documents stay indexed), and the index is rebuilt from the
+    /// document records.
+    pub fn open(
+        store: Store,
+        registry: Arc<Registry>,
+        models: Arc<Catalog>,
+        scope: ArnScope,
+        buckets: PathBuf,
+    ) -> Result<Self, KnowledgeError> {
+        let inner = Inner {
+            kbs: store.table()?,
+            sources: store.table()?,
+            jobs: store.table()?,
+            docs: store.table()?,
+            tokens: store.table()?,
+            sessions: store.table()?,
+            store,
+            registry,
+            models,
+            scope,
+            buckets: Buckets::new(buckets),
+            index: Index::default(),
+            running: Mutex::new(HashMap::new()),
+        };
+        let knowledge = Self {
+            inner: Arc::new(inner),
+        };
+        knowledge.recover()?;
+        Ok(knowledge)
+    }
+
+    fn recover(&self) -> Result<(), KnowledgeError> {
+        let inner = &self.inner;
+        let mut interrupted = 0;
+        for (key, job) in inner.jobs.all()? {
+            if !job.status.is_final() {
+                inner.jobs.update::<KnowledgeError>(&key, |job| {
+                    Ok(job.map(|mut job| {
+                        job.status = IngestionJobStatus::Failed;
+                        job.failure_reasons.push(
+                            "The server stopped while the job ran; documents it finished are \
+                             indexed, the rest were not changed. Start a new job to finish."
+                                .into(),
+                        );
+                        job.updated_at = now();
+                        job
+                    }))
+                })?;
+                interrupted += 1;
+            }
+        }
+        let mut indexed = 0;
+        for (key, doc) in inner.docs.all()? {
+            if doc.status == DocumentStatus::Indexed {
+                self.index_document(&key, doc);
+                indexed += 1;
+            }
+        }
+        inner.store.flush()?;
+        tracing::info!(
+            documents = indexed,
+            interrupted_jobs = interrupted,
+            "knowledge bases opened"
+        );
+        Ok(())
+    }
+
+    /// Puts a document record into the in-memory index.
+    pub(crate) fn index_document(&self, record_key: &str, doc: DocumentRecord) {
+        let Some((kb, rest)) = record_key.split_once('/') else {
+            return;
+        };
+        self.inner.index.put(
+            kb,
+            rest.to_owned(),
+            IndexedDoc {
+                data_source_id: doc.data_source_id,
+                content_hash: doc.content_hash,
+                location: doc.location,
+                metadata: doc.metadata,
+                chunks: doc.chunks,
+            },
+        );
+    }
+
+    pub fn knowledge_base_arn(&self, id: &KnowledgeBaseId) -> String {
+        format!(
+            "arn:aws:bedrock:{}:{}:knowledge-base/{id}",
+            self.inner.scope.region, self.inner.scope.account
+        )
+    }
+
+    /// CreateKnowledgeBase.
+    pub fn create_knowledge_base(
+        &self,
+        input: CreateKnowledgeBaseInput,
+    ) -> Result<KnowledgeBase, KnowledgeError> {
+        let inner = &self.inner;
+        if let Some(token) = &input.client_token {
+            check_client_token(token)?;
+            if let Some(done) = inner.tokens.get(&format!("CreateKnowledgeBase/{token}"))?
+                && let Some(record) = inner.kbs.get(&done.key)?
+            {
+                return Ok(self.knowledge_base(&record));
+            }
+        }
+        check_name(&input.name)?;
+        check_description(input.description.as_deref())?;
+        check_storage(input.storage_configuration.as_ref())?;
+        let (embedding_model, dimensions) =
+            self.check_configuration(&input.knowledge_base_configuration)?;
+        let now = now();
+        let record = KnowledgeBaseRecord {
+            id: KnowledgeBaseId::new().to_string(),
+            name: input.name,
+            description: input.description,
+            role_arn: input.role_arn,
+            configuration: input.knowledge_base_configuration,
+            embedding_model,
+            dimensions,
+            metadata_configurations: Vec::new(),
+            tags: input.tags.unwrap_or_default(),
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        inner.kbs.put(&record.id, &record)?;
+        if let Some(token) = &input.client_token {
+            inner.tokens.put(
+                &format!("CreateKnowledgeBase/{token}"),
+                &ClientToken {
+                    key: record.id.clone(),
+                },
+            )?;
+        }
+        inner.store.flush()?;
+        tracing::info!(knowledge_base = %record.id, model = %record.embedding_model, "knowledge base created");
+        Ok(self.knowledge_base(&record))
+    }
+
+    /// Checks a knowledge base's configuration against the served models, answering the
+    /// embedding model's id and dimension.
+    fn check_configuration(
+        &self,
+        config: &crate::config::KnowledgeBaseConfiguration,
+    ) -> Result<(String, u32), KnowledgeError> {
+        if config.kind != KnowledgeBaseType::Vector {
+            return Err(KnowledgeError::invalid(
+                "knowledgeBaseConfiguration.type",
+                "only VECTOR knowledge bases are served by this server",
+            ));
+        }
+        let vector = config
+            .vector_knowledge_base_configuration
+            .as_ref()
+            .ok_or_else(|| {
+                KnowledgeError::invalid(
+                    "knowledgeBaseConfiguration.vectorKnowledgeBaseConfiguration",
+                    "Member must not be null for a VECTOR knowledge base",
+                )
+            })?;
+        const MODEL_FIELD: &str =
+            "knowledgeBaseConfiguration.vectorKnowledgeBaseConfiguration.embeddingModelArn";
+        let model = self
+            .inner
+            .models
+            .embedding(&vector.embedding_model_arn)
+            .map_err(|e| KnowledgeError::invalid(MODEL_FIELD, e.to_string()))?;
+        let dimensions = model.dimensions() as u32;
+        if let Some(bedrock) = vector
+            .embedding_model_configuration
+            .as_ref()
+            .and_then(|c| c.bedrock_embedding_model_configuration.as_ref())
+        {
+            let field = "knowledgeBaseConfiguration.vectorKnowledgeBaseConfiguration.embeddingModelConfiguration.bedrockEmbeddingModelConfiguration";
+            if let Some(asked) = bedrock.dimensions
+                && asked != dimensions
+            {
+                return Err(KnowledgeError::invalid(
+                    format!("{field}.dimensions"),
+                    format!(
+                        "{} makes vectors of {dimensions} dimensions, not {asked}",
+                        model.info.id
+                    ),
+                ));
+            }
+            if bedrock.embedding_data_type == Some(crate::config::EmbeddingDataType::Binary) {
+                return Err(KnowledgeError::invalid(
+                    format!("{field}.embeddingDataType"),
+                    "only FLOAT32 embeddings are served by this server",
+                ));
+            }
+        }
+        Ok((model.info.id.clone(), dimensions))
+    }
+
+    fn knowledge_base(&self, record: &KnowledgeBaseRecord) -> KnowledgeBase {
+        let id = KnowledgeBaseId::stored(&record.id);
+        KnowledgeBase {
+            knowledge_base_arn: self.knowledge_base_arn(&id),
+            knowledge_base_id: id,
+            name: record.name.clone(),
+            description: record.description.clone(),
+            role_arn: record.role_arn.clone(),
+            knowledge_base_configuration: record.configuration.clone(),
+            status: KnowledgeBaseStatus::Active,
+            created_at: record.created_at.clone(),
+            updated_at: record.updated_at.clone(),
+            metadata_configurations: record.metadata_configurations.clone(),
+        }
+    }
+
+    pub(crate) fn find_knowledge_base(
+        &self,
+        id: &KnowledgeBaseId,
+    ) -> Result<KnowledgeBaseRecord, KnowledgeError> {
+        self.inner
+            .kbs
+            .get(id.as_str())?
+            .ok_or_else(|| KnowledgeError::NotFound(format!("Knowledge base {id} does not exist.")))
+    }
+
+    /// GetKnowledgeBase.
+    pub fn get_knowledge_base(
+        &self,
+        id: &KnowledgeBaseId,
+    ) -> Result<KnowledgeBase, KnowledgeError> {
+        Ok(self.knowledge_base(&self.find_knowledge_base(id)?))
+    }
+
+    /// ListKnowledgeBases.
+    pub fn list_knowledge_bases(
+        &self,
+        input: &ListInput,
+    ) -> Result<KnowledgeBasePage, KnowledgeError> {
+        let records = self.inner.kbs.all()?;
+        let (records, next_token) = page(records, input.max_results, input.next_token.as_deref())?;
+        Ok(KnowledgeBasePage {
+            knowledge_base_summaries: records
+                .into_iter()
+                .map(|(_, r)| KnowledgeBaseSummary {
+                    knowledge_base_id: KnowledgeBaseId::stored(&r.id),
+                    name: r.name,
+                    description: r.description,
+                    status: KnowledgeBaseStatus::Active,
+                    updated_at: r.updated_at,
+                })
+                .collect(),
+            next_token,
+        })
+    }
+
+    /// UpdateKnowledgeBase. The embedding model cannot change: the stored vectors are its.
+    pub fn update_knowledge_base(
+        &self,
+        id: &KnowledgeBaseId,
+        input: UpdateKnowledgeBaseInput,
+    ) -> Result<KnowledgeBase, KnowledgeError> {
+        check_name(&input.name)?;
+        check_description(input.description.as_deref())?;
+        check_storage(input.storage_configuration.as_ref())?;
+        if let Some(configurations) = &input.metadata_configurations
+            && configurations.len() > 30
+        {
+            return Err(KnowledgeError::invalid(
+                "metadataConfigurations",
+                "Member must have length less than or equal to 30",
+            ));
+        }
+        let (model, _) = self.check_configuration(&input.knowledge_base_configuration)?;
+        let updated = self.inner.kbs.update::<KnowledgeError>(id.as_str(), |record| {
+            let mut record = record.ok_or_else(|| {
+                KnowledgeError::NotFound(format!("Knowledge base {id} does not exist."))
+            })?;
+            if record.embedding_model != model {
+                return Err(KnowledgeError::invalid(
+                    "knowledgeBaseConfiguration.vectorKnowledgeBaseConfiguration.embeddingModelArn",
+                    format!(
+                        "the embedding model of a knowledge base cannot change (it is {})",
+                        record.embedding_model
+                    ),
+                ));
+            }
+            record.name = input.name.clone();
+            record.description = input.description.clone();
+            record.role_arn = input.role_arn.clone();
+            record.configuration = input.knowledge_base_configuration.clone();
+            if let Some(configurations) = &input.metadata_configurations {
+                record.metadata_configurations = configurations.clone();
+            }
+            record.updated_at = now();
+            Ok(Some(record))
+        })?;
+        self.inner.store.flush()?;
+        let record = updated.ok_or_else(|| {
+            KnowledgeError::NotFound(format!("Knowledge base {id} does not exist."))
+        })?;
+        Ok(self.knowledge_base(&record))
+    }
+
+    /// DeleteKnowledgeBase: the knowledge base, its data sources, documents and jobs.
+    pub fn delete_knowledge_base(
+        &self,
+        id: &KnowledgeBaseId,
+    ) -> Result<DeletedKnowledgeBase, KnowledgeError> {
+        let inner = &self.inner;
+        self.find_knowledge_base(id)?;
+        let prefix = format!("{id}/");
+        self.stop_jobs(&prefix);
+        for (key, _) in inner.docs.scan_prefix(&prefix)? {
+            inner.docs.delete(&key)?;
+        }
+        for (key, _) in inner.jobs.scan_prefix(&prefix)? {
+            inner.jobs.delete(&key)?;
+        }
+        for (key, _) in inner.sources.scan_prefix(&prefix)? {
+            inner.sources.delete(&key)?;
+        }
+        inner.kbs.delete(id.as_str())?;
+        inner.index.drop_knowledge_base(id.as_str());
+        inner.store.flush()?;
+        tracing::info!(knowledge_base = %id, "knowledge base deleted");
+        Ok(DeletedKnowledgeBase {
+            knowledge_base_id: id.clone(),
+            status: KnowledgeBaseStatus::Deleting,
+        })
+    }
+
+    /// CreateDataSource.
+    pub fn create_data_source(
+        &self,
+        kb: &KnowledgeBaseId,
+        input: DataSourceInput,
+    ) -> Result<DataSource, KnowledgeError> {
+        let inner = &self.inner;
+        self.find_knowledge_base(kb)?;
+        let token_key = match &input.client_token {
+            Some(token) => {
+                check_client_token(token)?;
+                Some(format!("CreateDataSource/{kb}/{token}"))
+            }
+            None => None,
+        };
+        if let Some(key) = &token_key
+            && let Some(done) = inner.tokens.get(key)?
+            && let Some(record) = inner.sources.get(&done.key)?
+        {
+            return Ok(data_source(&record));
+        }
+        check_data_source(&input)?;
+        self.check_name_free(kb, &input.name, None)?;
+        let now = now();
+        let record = DataSourceRecord {
+            knowledge_base_id: kb.to_string(),
+            id: DataSourceId::new().to_string(),
+            name: input.name,
+            description: input.description,
+            configuration: input.data_source_configuration,
+            deletion_policy: input.data_deletion_policy.unwrap_or_default(),
+            server_side_encryption: input.server_side_encryption_configuration,
+            ingestion: input.vector_ingestion_configuration,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let key = format!("{kb}/{}", record.id);
+        inner.sources.put(&key, &record)?;
+        if let Some(token) = &token_key {
+            inner.tokens.put(token, &ClientToken { key })?;
+        }
+        inner.store.flush()?;
+        tracing::info!(knowledge_base = %kb, data_source = %record.id, "data source created");
+        Ok(data_source(&record))
+    }
+
+    fn check_name_free(
+        &self,
+        kb: &KnowledgeBaseId,
+        name: &str,
+        except: Option<&DataSourceId>,
+    ) -> Result<(), KnowledgeError> {
+        let taken = self
+            .inner
+            .sources
+            .scan_prefix(&format!("{kb}/"))?
+            .into_iter()
+            .any(|(_, r)| r.name == name && except.is_none_or(|e| e.as_str() != r.id));
+        if taken {
+            return Err(KnowledgeError::Conflict(format!(
+                "A data source named {name} already exists in knowledge base {kb}."
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn find_data_source(
+        &self,
+        kb: &KnowledgeBaseId,
+        ds: &DataSourceId,
+    ) -> Result<DataSourceRecord, KnowledgeError> {
+        self.find_knowledge_base(kb)?;
+        self.inner
+            .sources
+            .get(&format!("{kb}/{ds}"))?
+            .ok_or_else(|| {
+                KnowledgeError::NotFound(format!(
+                    "Data source {ds} does not exist in knowledge base {kb}."
+                ))
+            })
+    }
+
+    /// GetDataSource.
+    pub fn get_data_source(
+        &self,
+        kb: &KnowledgeBaseId,
+        ds: &DataSourceId,
+    ) -> Result<DataSource, KnowledgeError> {
+        Ok(data_source(&self.find_data_source(kb, ds)?))
+    }
+
+    /// ListDataSources.
+    pub fn list_data_sources(
+        &self,
+        kb: &KnowledgeBaseId,
+        input: &ListInput,
+    ) -> Result<DataSourcePage, KnowledgeError> {
+        self.find_knowledge_base(kb)?;
+        let records = self.inner.sources.scan_prefix(&format!("{kb}/"))?;
+        let (records, next_token) = page(records, input.max_results, input.next_token.as_deref())?;
+        Ok(DataSourcePage {
+            data_source_summaries: records
+                .into_iter()
+                .map(|(_, r)| DataSourceSummary {
+                    knowledge_base_id: KnowledgeBaseId::stored(&r.knowledge_base_id),
+                    data_source_id: DataSourceId::stored(&r.id),
+                    name: r.name,
+                    status: DataSourceStatus::Available,
+                    description: r.description,
+                    updated_at: r.updated_at,
+                })
+                .collect(),
+            next_token,
+        })
+    }
+
+    /// UpdateDataSource. The connector's type cannot change; new chunking settings apply to
+    /// the next ingestion (the content hash covers them, so every document is re-chunked).
+    pub fn update_data_source(
+        &self,
+        kb: &KnowledgeBaseId,
+        ds: &DataSourceId,
+        input: DataSourceInput,
+    ) -> Result<DataSource, KnowledgeError> {
+        check_data_source(&input)?;
+        let current = self.find_data_source(kb, ds)?;
+        if current.configuration.kind != input.data_source_configuration.kind {
+            return Err(KnowledgeError::invalid(
+                "dataSourceConfiguration.type",
+                format!(
+                    "a data source's type cannot change (it is {})",
+                    current.configuration.kind.as_str()
+                ),
+            ));
+        }
+        self.check_name_free(kb, &input.name, Some(ds))?;
+        let updated =
+            self.inner
+                .sources
+                .update::<KnowledgeError>(&format!("{kb}/{ds}"), |record| {
+                    let mut record = record.ok_or_else(|| {
+                        KnowledgeError::NotFound(format!(
+                            "Data source {ds} does not exist in knowledge base {kb}."
+                        ))
+                    })?;
+                    record.name = input.name.clone();
+                    record.description = input.description.clone();
+                    record.configuration = input.data_source_configuration.clone();
+                    if let Some(policy) = input.data_deletion_policy {
+                        record.deletion_policy = policy;
+                    }
+                    record.server_side_encryption =
+                        input.server_side_encryption_configuration.clone();
+                    record.ingestion = input.vector_ingestion_configuration.clone();
+                    record.updated_at = now();
+                    Ok(Some(record))
+                })?;
+        self.inner.store.flush()?;
+        let record = updated
+            .ok_or_else(|| KnowledgeError::NotFound(format!("Data source {ds} does not exist.")))?;
+        Ok(data_source(&record))
+    }
+
+    /// DeleteDataSource. With `dataDeletionPolicy` DELETE its documents leave the index; with
+    /// RETAIN they stay searchable.
+    pub fn delete_data_source(
+        &self,
+        kb: &KnowledgeBaseId,
+        ds: &DataSourceId,
+    ) -> Result<DeletedDataSource, KnowledgeError> {
+        let inner = &self.inner;
+        let record = self.find_data_source(kb, ds)?;
+        let prefix = format!("{kb}/{ds}/");
+        self.stop_jobs(&prefix);
+        if record.deletion_policy == DataDeletionPolicy::Delete {
+            for (key, _) in inner.docs.scan_prefix(&prefix)? {
+                inner.docs.delete(&key)?;
+            }
+            inner.index.remove_prefix(kb.as_str(), &format!("{ds}/"));
+        }
+        for (key, _) in inner.jobs.scan_prefix(&prefix)? {
+            inner.jobs.delete(&key)?;
+        }
+        inner.sources.delete(&format!("{kb}/{ds}"))?;
+        inner.store.flush()?;
+        tracing::info!(knowledge_base = %kb, data_source = %ds, policy = ?record.deletion_policy, "data source deleted");
+        Ok(DeletedDataSource {
+            knowledge_base_id: kb.clone(),
+            data_source_id: ds.clone(),
+            status: DataSourceStatus::Deleting,
+        })
+    }
+
+    /// Retrieve.
+    pub async fn retrieve(
+        &self,
+        kb: &KnowledgeBaseId,
+        input: &RetrieveInput,
+    ) -> Result<RetrieveOutput, KnowledgeError> {
+        let query = &input.retrieval_query;
+        if query.kind == Some(crate::retrieve::QueryType::Image) || query.image.is_some() {
+            return Err(KnowledgeError::invalid(
+                "retrievalQuery.type",
+                "IMAGE queries need a multimodal embedding model, which this server does not serve",
+            ));
+        }
+        let text = query.text.clone().unwrap_or_default();
+        if text.trim().is_empty() {
+            return Err(KnowledgeError::invalid(
+                "retrievalQuery.text",
+                "Member must have length greater than or equal to 1",
+            ));
+        }
+        if text.chars().count() > 20_000 {
+            return Err(KnowledgeError::invalid(
+                "retrievalQuery.text",
+                "Member must have length less than or equal to 20000",
+            ));
+        }
+        if input.guardrail_configuration.is_some() {
+            return Err(KnowledgeError::invalid(
+                "guardrailConfiguration",
+                "guardrails on Retrieve are not supported by this server yet; omit it",
+            ));
+        }
+        if input.next_token.is_some() {
+            return Err(KnowledgeError::invalid(
+                "nextToken",
+                "the pagination token is not one this server issued (Retrieve answers in one page)",
+            ));
+        }
+        let search = SearchRequest::from_configuration(
+            text,
+            input.retrieval_configuration.as_ref(),
+            "retrievalConfiguration",
+        )?;
+        Ok(RetrieveOutput {
+            retrieval_results: self.search(kb, &search).await?,
+        })
+    }
+
+    /// The search behind Retrieve, for services that call it as a function (RetrieveAndGenerate,
+    /// agents, flows, the plugin `knowledge` import).
+    pub async fn search(
+        &self,
+        kb: &KnowledgeBaseId,
+        search: &SearchRequest,
+    ) -> Result<Vec<RetrievalResult>, KnowledgeError> {
+        let record = self.find_knowledge_base(kb)?;
+        let model = self.inner.models.embedding(&record.embedding_model)?;
+        let query = model
+            .embed(vec![search.text.clone()])
+            .await?
+            .vectors
+            .pop()
+            .ok_or_else(|| InferenceError::ModelFailed("the model returned no vector".into()))?;
+        let hits = self.inner.index.search(
+            kb.as_str(),
+            &query,
+            search.number_of_results,
+            search.filter.as_ref(),
+        );
+        Ok(hits
+            .into_iter()
+            .map(|hit| {
+                let doc = &hit.doc;
+                let mut metadata = doc.metadata.clone();
+                metadata.insert(
+                    "x-amz-bedrock-kb-source-uri".into(),
+                    Value::from(doc.location.uri()),
+                );
+                metadata.insert(
+                    "x-amz-bedrock-kb-chunk-id".into(),
+                    Value::from(format!("{}-{}", &doc.content_hash[..16], hit.chunk)),
+                );
+                metadata.insert(
+                    "x-amz-bedrock-kb-data-source-id".into(),
+                    Value::from(doc.data_source_id.clone()),
+                );
+                RetrievalResult {
+                    content: ResultContent::text(doc.chunks[hit.chunk].text.clone()),
+                    location: doc.location.clone(),
+                    metadata,
+                    score: f64::from((1.0 + hit.similarity) / 2.0),
+                }
+            })
+            .collect())
+    }
+
+    /// Searchable chunks in a knowledge base (for operators and benchmarks).
+    pub fn indexed_chunks(&self, kb: &KnowledgeBaseId) -> usize {
+        self.inner.index.len(kb.as_str())
+    }
+
+    /// Signals every running job whose key starts with `prefix` to stop.
+    pub(crate) fn stop_jobs(&self, prefix: &str) {
+        let running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, flag) in running.iter() {
+            if key.starts_with(prefix) {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn data_source(record: &DataSourceRecord) -> DataSource {
+    DataSource {
+        knowledge_base_id: KnowledgeBaseId::stored(&record.knowledge_base_id),
+        data_source_id: DataSourceId::stored(&record.id),
+        name: record.name.clone(),
+        status: DataSourceStatus::Available,
+        description: record.description.clone(),
+        data_source_configuration: record.configuration.clone(),
+        server_side_encryption_configuration: record.server_side_encryption.clone(),
+        vector_ingestion_configuration: record.ingestion.clone(),
+        data_deletion_policy: record.deletion_policy,
+        created_at: record.created_at.clone(),
+        updated_at: record.updated_at.clone(),
+    }
+}
+
+fn check_data_source(input: &DataSourceInput) -> Result<(), KnowledgeError> {
+    check_name(&input.name)?;
+    check_description(input.description.as_deref())?;
+    validate_data_source(&input.data_source_configuration)?;
+    if let Some(ingestion) = &input.vector_ingestion_configuration {
+        validate_ingestion(ingestion)?;
+    }
+    Ok(())
+}
+
+/// Bedrock's `Name` pattern, `([0-9a-zA-Z][_-]?){1,100}`.
+fn check_name(name: &str) -> Result<(), KnowledgeError> {
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    let mut groups = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_alphanumeric() {
+            break;
+        }
+        i += 1;
+        if i < bytes.len() && matches!(bytes[i], b'_' | b'-') {
+            i += 1;
+        }
+        groups += 1;
+    }
+    if i == bytes.len() && (1..=100).contains(&groups) {
+        Ok(())
+    } else {
+        Err(KnowledgeError::invalid(
+            "name",
+            "Member must satisfy regular expression pattern: ([0-9a-zA-Z][_-]?){1,100}",
+        ))
+    }
+}
+
+fn check_description(description: Option<&str>) -> Result<(), KnowledgeError> {
+    match description {
+        Some(d) if d.is_empty() || d.chars().count() > 200 => Err(KnowledgeError::invalid(
+            "description",
+            "Member must have length between 1 and 200",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// bedrock-agent's `clientToken`: 33 to 256 characters, `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}`.
+pub(crate) fn check_client_token(token: &str) -> Result<(), KnowledgeError> {
+    let shape = token.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && token.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if shape && (33..=256).contains(&token.len()) {
+        Ok(())
+    } else {
+        Err(KnowledgeError::invalid(
+            "clientToken",
+            "Member must have length between 33 and 256 and satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}",
+        ))
+    }
+}
+
+/// Vectors live in the embedded index; an external store is refused by name.
+fn check_storage(storage: Option<&Value>) -> Result<(), KnowledgeError> {
+    let Some(storage) = storage else {
+        return Ok(());
+    };
+    let kind = storage
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("(none)");
+    Err(KnowledgeError::invalid(
+        "storageConfiguration.type",
+        format!(
+            "{kind} is not served: this server keeps vectors in its embedded index; omit storageConfiguration"
+        ),
+    ))
+}
+
+/// One page of `items`: `nextToken` is the offset of the next page.
+pub(crate) fn page<T>(
+    items: Vec<T>,
+    max_results: Option<u32>,
+    next_token: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), KnowledgeError> {
+    let max = max_results.unwrap_or(1000);
+    crate::config::in_range("maxResults", max, 1, 1000)?;
+    let skip = match next_token {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| {
+            KnowledgeError::invalid(
+                "nextToken",
+                "the pagination token is not one this server issued",
+            )
+        })?,
+    };
+    let max = max as usize;
+    let next = (skip + max < items.len()).then(|| (skip + max).to_string());
+    Ok((items.into_iter().skip(skip).take(max).collect(), next))
+}
+
+/// Now, as Bedrock writes timestamps (RFC 3339, UTC).
+pub(crate) fn now() -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_bedrocks_pattern() {
+        for good in ["a", "kb-1", "my_kb_2", "A-b-C"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "-a", "a--b", "a b", "kb!", &"a".repeat(101)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pages_carry_offsets() {
+        let (items, next) = page((0..5).collect(), Some(2), None).unwrap();
+        assert_eq!((items, next.as_deref()), (vec![0, 1], Some("2")));
+        let (items, next) = page((0..5).collect(), Some(2), Some("4")).unwrap();
+        assert_eq!((items, next), (vec![4], None));
+        assert!(page::<u8>(vec![], Some(0), None).is_err());
+        assert!(page::<u8>(vec![], None, Some("x")).is_err());
+    }
+}

@@ -1,0 +1,718 @@
+//! The knowledge-base service without a socket: the real chunker plugin from `plugins/dist`
+//! (laid out by `cargo xtask build-plugins`), the real default models (fetched by
+//! `cargo xtask setup`), a sled store in a temporary directory, no HTTP.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use mantle_inference::Catalog;
+use mantle_knowledge::output::{DocumentStatus, IngestionJobStatus};
+use mantle_knowledge::{
+    ArnScope, DataSourceId, Knowledge, KnowledgeBaseId, KnowledgeError, ListInput, RagEvent,
+    RetrieveAndGenerateInput, RetrieveInput,
+};
+use mantle_plugins::{EngineConfig, HostServices, PluginEngine, Registry};
+use mantle_store::Store;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+const MINILM: &str = "arn:aws:bedrock:us-east-1::foundation-model/hf.all-minilm-l6-v2-v1:0";
+const SMOLLM2: &str = "hf.smollm2-135m-instruct-v1:0";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn models() -> Arc<Catalog> {
+    static MODELS: OnceLock<Arc<Catalog>> = OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            let catalog = Catalog::load_defaults(&mantle_models::model_dir::default_model_dir());
+            assert!(
+                catalog.embedding(MINILM).is_ok(),
+                "the default models are missing: run `cargo xtask setup`"
+            );
+            Arc::new(catalog)
+        })
+        .clone()
+}
+
+fn registry(plugins: &Path) -> Arc<Registry> {
+    let dist = repo().join("plugins/dist");
+    let chunker = std::fs::read_dir(&dist)
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: run `cargo xtask build-plugins`",
+                dist.display()
+            )
+        })
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("fixed-size-chunker@")
+        })
+        .expect("the chunker plugin is built");
+    let target = plugins.join(chunker.file_name());
+    std::fs::create_dir_all(&target).unwrap();
+    for file in ["plugin.toml", "plugin.wasm"] {
+        std::fs::copy(chunker.path().join(file), target.join(file)).unwrap();
+    }
+    let engine = Arc::new(
+        PluginEngine::new(EngineConfig {
+            cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("knowledge-components")),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    Registry::open(
+        engine,
+        Arc::new(HostServices::default()),
+        plugins.to_owned(),
+    )
+    .unwrap()
+}
+
+/// A service over a store and bucket root in `dir`; opening it again over the same `dir` is
+/// what a restarted server does.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("buckets")).unwrap();
+        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+        Self { dir }
+    }
+
+    fn open(&self) -> Knowledge {
+        let store = Store::open(&self.dir.path().join("db")).unwrap();
+        Knowledge::open(
+            store,
+            registry(&self.dir.path().join("plugins")),
+            models(),
+            ArnScope {
+                region: "eu-west-3".into(),
+                account: "123456789012".into(),
+            },
+            self.dir.path().join("buckets"),
+        )
+        .unwrap()
+    }
+
+    fn put_object(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        let path = self.dir.path().join("buckets").join(bucket).join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+fn parse<T: DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).unwrap()
+}
+
+fn field_of(error: KnowledgeError) -> String {
+    match error {
+        KnowledgeError::Validation {
+            field: Some(field), ..
+        } => field,
+        other => panic!("expected a validation error naming a field, got {other:?}"),
+    }
+}
+
+fn kb_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "roleArn": "arn:aws:iam::123456789012:role/kb",
+        "knowledgeBaseConfiguration": {
+            "type": "VECTOR",
+            "vectorKnowledgeBaseConfiguration": {"embeddingModelArn": MINILM}
+        }
+    })
+}
+
+fn create_kb(knowledge: &Knowledge) -> KnowledgeBaseId {
+    knowledge
+        .create_knowledge_base(parse(kb_body("handbook")))
+        .unwrap()
+        .knowledge_base_id
+}
+
+fn create_ds(knowledge: &Knowledge, kb: &KnowledgeBaseId, body: Value) -> DataSourceId {
+    knowledge
+        .create_data_source(kb, parse(body))
+        .unwrap()
+        .data_source_id
+}
+
+fn custom_ds(knowledge: &Knowledge, kb: &KnowledgeBaseId) -> DataSourceId {
+    create_ds(
+        knowledge,
+        kb,
+        json!({"name": "inline", "dataSourceConfiguration": {"type": "CUSTOM"}}),
+    )
+}
+
+fn inline_doc(id: &str, text: &str, attributes: Value) -> Value {
+    let mut doc = json!({
+        "content": {
+            "dataSourceType": "CUSTOM",
+            "custom": {
+                "customDocumentIdentifier": {"id": id},
+                "sourceType": "IN_LINE",
+                "inlineContent": {"type": "TEXT", "textContent": {"data": text}}
+            }
+        }
+    });
+    if attributes.as_array().is_some_and(|a| !a.is_empty()) {
+        doc["metadata"] = json!({"type": "IN_LINE_ATTRIBUTE", "inlineAttributes": attributes});
+    }
+    doc
+}
+
+async fn retrieve(knowledge: &Knowledge, kb: &KnowledgeBaseId, body: Value) -> Vec<Value> {
+    let input: RetrieveInput = parse(body);
+    let output = knowledge.retrieve(kb, &input).await.unwrap();
+    serde_json::to_value(output).unwrap()["retrievalResults"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn query(text: &str, search: Value) -> Value {
+    json!({"retrievalQuery": {"text": text}, "retrievalConfiguration": {"vectorSearchConfiguration": search}})
+}
+
+const DOCS: [(&str, &str, i64, &str); 3] = [
+    (
+        "backups",
+        "Database backups are taken every night at 02:00 UTC and kept for 35 days in a second region.",
+        2024,
+        "ops",
+    ),
+    (
+        "holidays",
+        "Employees get 25 days of paid holiday a year, and unused days carry over until March.",
+        2023,
+        "hr",
+    ),
+    (
+        "oncall",
+        "The on-call engineer is paged by the alerting system and must acknowledge within 15 minutes.",
+        2024,
+        "ops",
+    ),
+];
+
+async fn ingest_handbook(knowledge: &Knowledge, kb: &KnowledgeBaseId, ds: &DataSourceId) {
+    let documents: Vec<Value> = DOCS
+        .iter()
+        .map(|(id, text, year, team)| {
+            inline_doc(
+                id,
+                text,
+                json!([
+                    {"key": "year", "value": {"type": "NUMBER", "numberValue": year}},
+                    {"key": "team", "value": {"type": "STRING", "stringValue": team}},
+                ]),
+            )
+        })
+        .collect();
+    let details = knowledge
+        .ingest_documents(kb, ds, parse(json!({"documents": documents})))
+        .await
+        .unwrap();
+    let details = serde_json::to_value(details).unwrap();
+    for detail in details["documentDetails"].as_array().unwrap() {
+        assert_eq!(detail["status"], "INDEXED", "{detail}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_configurations_name_their_field_and_write_nothing() {
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let mut body = kb_body("kb");
+    body["knowledgeBaseConfiguration"]["vectorKnowledgeBaseConfiguration"]["embeddingModelConfiguration"] =
+        json!({"bedrockEmbeddingModelConfiguration": {"dimensions": 1024}});
+    let error = knowledge.create_knowledge_base(parse(body)).unwrap_err();
+    assert!(error.to_string().contains("384"), "{error}");
+    assert_eq!(
+        field_of(error),
+        "knowledgeBaseConfiguration.vectorKnowledgeBaseConfiguration.embeddingModelConfiguration.bedrockEmbeddingModelConfiguration.dimensions"
+    );
+
+    let mut body = kb_body("kb");
+    body["storageConfiguration"] = json!({"type": "PINECONE", "pineconeConfiguration": {}});
+    let error = knowledge.create_knowledge_base(parse(body)).unwrap_err();
+    assert!(error.to_string().contains("PINECONE"), "{error}");
+    assert_eq!(field_of(error), "storageConfiguration.type");
+
+    let mut body = kb_body("kb");
+    body["knowledgeBaseConfiguration"]["vectorKnowledgeBaseConfiguration"]["embeddingModelArn"] =
+        json!(SMOLLM2);
+    let error = knowledge.create_knowledge_base(parse(body)).unwrap_err();
+    assert_eq!(
+        field_of(error),
+        "knowledgeBaseConfiguration.vectorKnowledgeBaseConfiguration.embeddingModelArn"
+    );
+    let error = knowledge
+        .create_knowledge_base(parse(kb_body("bad name!")))
+        .unwrap_err();
+    assert_eq!(field_of(error), "name");
+    let page = knowledge
+        .list_knowledge_bases(&ListInput::default())
+        .unwrap();
+    assert!(
+        page.knowledge_base_summaries.is_empty(),
+        "a failed create wrote a record"
+    );
+
+    let kb = create_kb(&knowledge);
+    let bad_chunking = [
+        (
+            json!({"chunkingStrategy": "FIXED_SIZE"}),
+            "vectorIngestionConfiguration.chunkingConfiguration.fixedSizeChunkingConfiguration",
+        ),
+        (
+            json!({"chunkingStrategy": "FIXED_SIZE", "fixedSizeChunkingConfiguration": {"maxTokens": 300, "overlapPercentage": 100}}),
+            "vectorIngestionConfiguration.chunkingConfiguration.fixedSizeChunkingConfiguration.overlapPercentage",
+        ),
+        (
+            json!({"chunkingStrategy": "HIERARCHICAL", "hierarchicalChunkingConfiguration": {"levelConfigurations": [{"maxTokens": 300}], "overlapTokens": 60}}),
+            "vectorIngestionConfiguration.chunkingConfiguration.hierarchicalChunkingConfiguration.levelConfigurations",
+        ),
+        (
+            json!({"chunkingStrategy": "NONE", "fixedSizeChunkingConfiguration": {"maxTokens": 300, "overlapPercentage": 20}}),
+            "vectorIngestionConfiguration.chunkingConfiguration.fixedSizeChunkingConfiguration",
+        ),
+    ];
+    for (chunking, field) in bad_chunking {
+        let body = json!({
+            "name": "docs",
+            "dataSourceConfiguration": {"type": "CUSTOM"},
+            "vectorIngestionConfiguration": {"chunkingConfiguration": chunking}
+        });
+        let error = knowledge.create_data_source(&kb, parse(body)).unwrap_err();
+        assert_eq!(field_of(error), field);
+    }
+    let body = json!({"name": "docs", "dataSourceConfiguration": {"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::Bad_Bucket"}}});
+    let error = knowledge.create_data_source(&kb, parse(body)).unwrap_err();
+    assert_eq!(
+        field_of(error),
+        "dataSourceConfiguration.s3Configuration.bucketArn"
+    );
+    let page = knowledge
+        .list_data_sources(&kb, &ListInput::default())
+        .unwrap();
+    assert!(page.data_source_summaries.is_empty());
+
+    let missing: KnowledgeBaseId = "KBMISSING0".parse().unwrap();
+    assert!(matches!(
+        knowledge.get_knowledge_base(&missing),
+        Err(KnowledgeError::NotFound(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingested_documents_are_retrieved_by_meaning_and_filtered_inside_the_search() {
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let ds = custom_ds(&knowledge, &kb);
+    ingest_handbook(&knowledge, &kb, &ds).await;
+
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query("How long do we keep database backups?", json!({})),
+    )
+    .await;
+    assert_eq!(results.len(), 3);
+    assert_eq!(
+        results[0]["location"]["customDocumentLocation"]["id"],
+        "backups"
+    );
+    assert_eq!(results[0]["location"]["type"], "CUSTOM");
+    assert_eq!(results[0]["metadata"]["team"], "ops");
+    assert_eq!(
+        results[0]["metadata"]["x-amz-bedrock-kb-data-source-id"],
+        ds.as_str()
+    );
+    let scores: Vec<f64> = results
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]) && scores[0] <= 1.0,
+        "{scores:?}"
+    );
+
+    // The best match is filtered out; the filter still fills numberOfResults from the rest.
+    let hr_or_2023 = json!({"numberOfResults": 1, "filter": {"orAll": [
+        {"equals": {"key": "team", "value": "hr"}},
+        {"lessThan": {"key": "year", "value": 2024}},
+    ]}});
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query("How long do we keep database backups?", hr_or_2023),
+    )
+    .await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results[0]["location"]["customDocumentLocation"]["id"],
+        "holidays"
+    );
+
+    let error = knowledge
+        .retrieve(
+            &kb,
+            &parse(query("x", json!({"filter": {"equals": {"key": "year", "value": 1}, "in": {"key": "year", "value": [1]}}}))),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_of(error),
+        "retrievalConfiguration.vectorSearchConfiguration.filter"
+    );
+
+    // Deleted documents leave the index at once.
+    knowledge
+        .delete_documents(
+            &kb,
+            &ds,
+            &parse(json!({"documentIdentifiers": [{"dataSourceType": "CUSTOM", "custom": {"id": "backups"}}]})),
+        )
+        .unwrap();
+    let results = retrieve(&knowledge, &kb, query("database backups", json!({}))).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r["location"]["customDocumentLocation"]["id"] != "backups")
+    );
+    let details = knowledge
+        .get_documents(
+            &kb,
+            &ds,
+            &parse(json!({"documentIdentifiers": [
+                {"dataSourceType": "CUSTOM", "custom": {"id": "backups"}},
+                {"dataSourceType": "CUSTOM", "custom": {"id": "oncall"}},
+            ]})),
+        )
+        .unwrap();
+    let statuses: Vec<DocumentStatus> = details.document_details.iter().map(|d| d.status).collect();
+    assert_eq!(
+        statuses,
+        [DocumentStatus::NotFound, DocumentStatus::Indexed]
+    );
+
+    // A restarted service rebuilds its index from the records.
+    drop(knowledge);
+    let knowledge = fixture.open();
+    assert_eq!(knowledge.indexed_chunks(&kb), 2);
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query("paid vacation days", json!({"numberOfResults": 1})),
+    )
+    .await;
+    assert_eq!(
+        results[0]["location"]["customDocumentLocation"]["id"],
+        "holidays"
+    );
+}
+
+async fn finish(
+    knowledge: &Knowledge,
+    kb: &KnowledgeBaseId,
+    ds: &DataSourceId,
+) -> mantle_knowledge::IngestionJob {
+    let job = knowledge
+        .start_ingestion_job(kb, ds, Default::default())
+        .unwrap();
+    for _ in 0..600 {
+        let now = knowledge
+            .get_ingestion_job(kb, ds, &job.ingestion_job_id)
+            .unwrap();
+        if now.status.is_final() {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the ingestion job did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_ingestion_is_incremental_and_reports_each_document() {
+    let fixture = Fixture::new();
+    fixture.put_object("handbook", "docs/backups.txt", DOCS[0].1.as_bytes());
+    fixture.put_object(
+        "handbook",
+        "docs/backups.txt.metadata.json",
+        br#"{"metadataAttributes": {"team": "ops", "year": 2024}}"#,
+    );
+    fixture.put_object("handbook", "docs/holidays.md", DOCS[1].1.as_bytes());
+    fixture.put_object("handbook", "docs/scan.pdf", b"%PDF-1.7 not really");
+    fixture.put_object(
+        "handbook",
+        "other/ignored.txt",
+        b"outside the inclusion prefix",
+    );
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let ds = create_ds(
+        &knowledge,
+        &kb,
+        json!({"name": "bucket", "dataSourceConfiguration": {"type": "S3", "s3Configuration": {
+            "bucketArn": "arn:aws:s3:::handbook", "inclusionPrefixes": ["docs/"]}}}),
+    );
+
+    let job = finish(&knowledge, &kb, &ds).await;
+    assert_eq!(job.status, IngestionJobStatus::Complete, "{job:?}");
+    let stats = &job.statistics;
+    assert_eq!(
+        (
+            stats.number_of_documents_scanned,
+            stats.number_of_metadata_documents_scanned
+        ),
+        (3, 1)
+    );
+    assert_eq!(
+        (
+            stats.number_of_new_documents_indexed,
+            stats.number_of_documents_failed
+        ),
+        (2, 1)
+    );
+    assert!(
+        job.failure_reasons
+            .iter()
+            .any(|r| r.contains("s3://handbook/docs/scan.pdf")),
+        "{:?}",
+        job.failure_reasons
+    );
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query("nightly backups", json!({"numberOfResults": 1})),
+    )
+    .await;
+    assert_eq!(
+        results[0]["location"]["s3Location"]["uri"],
+        "s3://handbook/docs/backups.txt"
+    );
+    assert_eq!(results[0]["metadata"]["team"], "ops");
+    assert_eq!(
+        results[0]["metadata"]["x-amz-bedrock-kb-source-uri"],
+        "s3://handbook/docs/backups.txt"
+    );
+
+    // Nothing changed: nothing is embedded again.
+    let job = finish(&knowledge, &kb, &ds).await;
+    assert_eq!(job.statistics.number_of_documents_skipped, 2, "{job:?}");
+    assert_eq!(job.statistics.number_of_new_documents_indexed, 0);
+
+    // One document changed, one deleted.
+    fixture.put_object(
+        "handbook",
+        "docs/holidays.md",
+        b"Employees get 30 days of paid holiday a year.",
+    );
+    std::fs::remove_file(fixture.dir.path().join("buckets/handbook/docs/backups.txt")).unwrap();
+    let job = finish(&knowledge, &kb, &ds).await;
+    let stats = &job.statistics;
+    assert_eq!(
+        (
+            stats.number_of_modified_documents_indexed,
+            stats.number_of_documents_deleted
+        ),
+        (1, 1),
+        "{job:?}"
+    );
+    let results = retrieve(&knowledge, &kb, query("holiday allowance", json!({}))).await;
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(
+        results[0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("30 days")
+    );
+
+    let jobs = knowledge
+        .list_ingestion_jobs(
+            &kb,
+            &ds,
+            &parse(json!({"sortBy": {"attribute": "STARTED_AT", "order": "ASCENDING"}})),
+        )
+        .unwrap();
+    assert_eq!(jobs.ingestion_job_summaries.len(), 3);
+    let filtered = knowledge
+        .list_ingestion_jobs(&kb, &ds, &parse(json!({"filters": [{"attribute": "STATUS", "operator": "EQ", "values": ["FAILED"]}]})))
+        .unwrap();
+    assert!(filtered.ingestion_job_summaries.is_empty());
+
+    // A missing bucket fails the job with a reason, not the server.
+    let gone = create_ds(
+        &knowledge,
+        &kb,
+        json!({"name": "gone", "dataSourceConfiguration": {"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::no-such-bucket"}}}),
+    );
+    let job = finish(&knowledge, &kb, &gone).await;
+    assert_eq!(job.status, IngestionJobStatus::Failed);
+    assert!(job.failure_reasons[0].contains("no-such-bucket"), "{job:?}");
+
+    // DELETE policy: the data source's chunks go with it.
+    knowledge.delete_data_source(&kb, &ds).unwrap();
+    assert_eq!(knowledge.indexed_chunks(&kb), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchical_chunking_searches_children_and_returns_parents() {
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let ds = create_ds(
+        &knowledge,
+        &kb,
+        json!({
+            "name": "chapters",
+            "dataSourceConfiguration": {"type": "CUSTOM"},
+            "vectorIngestionConfiguration": {"chunkingConfiguration": {
+                "chunkingStrategy": "HIERARCHICAL",
+                "hierarchicalChunkingConfiguration": {"levelConfigurations": [{"maxTokens": 40}, {"maxTokens": 12}], "overlapTokens": 2}
+            }}
+        }),
+    );
+    let text = format!("{} {} {}", DOCS[0].1, DOCS[1].1, DOCS[2].1);
+    knowledge
+        .ingest_documents(
+            &kb,
+            &ds,
+            parse(json!({"documents": [inline_doc("all", &text, json!([]))]})),
+        )
+        .await
+        .unwrap();
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query(
+            "How quickly must on-call acknowledge a page?",
+            json!({"numberOfResults": 10}),
+        ),
+    )
+    .await;
+    let texts: Vec<&str> = results
+        .iter()
+        .map(|r| r["content"]["text"].as_str().unwrap())
+        .collect();
+    // 46 words make two parents (40 words, then the last 8 with 2 of overlap) and more
+    // children; every child is searched, but each parent comes back once.
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(texts[1].split_whitespace().count(), 40, "{texts:?}");
+    assert!(texts[0].contains("15 minutes"), "{texts:?}");
+    assert!(knowledge.indexed_chunks(&kb) > 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrieve_and_generate_answers_from_the_results_and_cites_them() {
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let ds = custom_ds(&knowledge, &kb);
+    ingest_handbook(&knowledge, &kb, &ds).await;
+    let body = |session: Option<&str>| {
+        let mut body = json!({
+            "input": {"text": "How many days are database backups kept?"},
+            "retrieveAndGenerateConfiguration": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": {
+                "knowledgeBaseId": kb.as_str(), "modelArn": SMOLLM2,
+                "retrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 2}},
+                "generationConfiguration": {"inferenceConfig": {"textInferenceConfig": {"maxTokens": 48, "temperature": 0}}}
+            }}
+        });
+        if let Some(session) = session {
+            body["sessionId"] = json!(session);
+        }
+        parse::<RetrieveAndGenerateInput>(body)
+    };
+    let first = knowledge.retrieve_and_generate(&body(None)).await.unwrap();
+    assert!(!first.output.text.is_empty());
+    let chars: Vec<char> = first.output.text.chars().collect();
+    assert!(!first.citations.is_empty());
+    for citation in &first.citations {
+        let part = &citation.generated_response_part.text_response_part;
+        let slice: String = chars[part.span.start..=part.span.end].iter().collect();
+        assert_eq!(slice, part.text);
+    }
+    let cited: Vec<&str> = first
+        .citations
+        .iter()
+        .flat_map(|c| &c.retrieved_references)
+        .map(|r| r.location.uri())
+        .collect();
+    assert!(
+        cited
+            .iter()
+            .all(|uri| ["backups", "oncall", "holidays"].contains(uri)),
+        "{cited:?}"
+    );
+
+    // Streamed at temperature 0, the same answer and the same citations.
+    let mut stream = knowledge
+        .retrieve_and_generate_stream(&body(None))
+        .await
+        .unwrap();
+    let (mut text, mut citations) = (String::new(), Vec::new());
+    while let Some(event) = stream.events.recv().await {
+        match event {
+            RagEvent::Output(delta) => text.push_str(&delta),
+            RagEvent::Citation(citation) => citations.push(citation),
+            RagEvent::Failed(error) => panic!("{error}"),
+        }
+    }
+    assert_eq!(text, first.output.text);
+    assert_eq!(citations, first.citations);
+    assert_ne!(stream.session_id, first.session_id);
+
+    // The same question in the same session at temperature 0 continues the conversation.
+    let second = knowledge
+        .retrieve_and_generate(&body(Some(&first.session_id)))
+        .await
+        .unwrap();
+    assert_eq!(second.session_id, first.session_id);
+    let error = knowledge
+        .retrieve_and_generate(&body(Some("no-such-session")))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, KnowledgeError::NotFound(_)), "{error:?}");
+
+    let mut bad = serde_json::to_value(json!({
+        "input": {"text": "q"},
+        "retrieveAndGenerateConfiguration": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": {
+            "knowledgeBaseId": kb.as_str(), "modelArn": MINILM}}
+    }))
+    .unwrap();
+    let error = knowledge
+        .retrieve_and_generate(&parse(bad.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_of(error),
+        "retrieveAndGenerateConfiguration.knowledgeBaseConfiguration.modelArn"
+    );
+    bad["retrieveAndGenerateConfiguration"]["knowledgeBaseConfiguration"]["modelArn"] =
+        json!(SMOLLM2);
+    bad["retrieveAndGenerateConfiguration"]["knowledgeBaseConfiguration"]["generationConfiguration"] =
+        json!({"inferenceConfig": {"textInferenceConfig": {"temperature": 7}}});
+    let error = knowledge
+        .retrieve_and_generate(&parse(bad))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_of(error),
+        "retrieveAndGenerateConfiguration.knowledgeBaseConfiguration.generationConfiguration.inferenceConfig.textInferenceConfig.temperature"
+    );
+}
