@@ -153,6 +153,15 @@ impl Drop for TestServer {
     }
 }
 
+/// Settings for an app built in-process over `data_dir`: a random loopback port, no plugin
+/// folder watcher.
+pub fn test_settings(data_dir: &Path) -> mantle_server::settings::Settings {
+    let mut settings =
+        mantle_server::settings::Settings::new("127.0.0.1:0".parse().unwrap(), data_dir.to_owned());
+    settings.watch_plugins = false;
+    settings
+}
+
 /// The whole app's router over a fresh data dir with the built-in plugins, called without a
 /// socket (`tower::ServiceExt::oneshot`).
 #[derive(Debug)]
@@ -170,11 +179,7 @@ impl Default for RouterApp {
 impl RouterApp {
     pub fn new() -> Self {
         let data = data_dir_with_builtins();
-        let mut settings = mantle_server::settings::Settings::new(
-            "127.0.0.1:0".parse().unwrap(),
-            data.path().to_owned(),
-        );
-        settings.watch_plugins = false;
+        let settings = test_settings(data.path());
         let state = mantle_server::app::build_state(settings).unwrap();
         Self {
             router: mantle_server::app::router(state),

@@ -163,11 +163,7 @@ fn plugins_search_knowledge_bases_through_the_knowledge_import() {
         &mantle_tests::fixture("host-calls"),
         &data.path().join("plugins"),
     );
-    let mut settings = mantle_server::settings::Settings::new(
-        "127.0.0.1:0".parse().unwrap(),
-        data.path().to_owned(),
-    );
-    settings.watch_plugins = false;
+    let settings = mantle_tests::test_settings(data.path());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -254,6 +254,8 @@ def test_retrieve_and_generate_cites_what_it_retrieved(agent_runtime, handbook):
         assert text[part["span"]["start"] : part["span"]["end"] + 1] == part["text"]
         for reference in citation["retrievedReferences"]:
             assert reference["location"]["customDocumentLocation"]["id"] in DOCS
+    cited = [r["location"]["customDocumentLocation"]["id"] for c in answer["citations"] for r in c["retrievedReferences"]]
+    assert "backups" in cited, (text, cited)
     follow_up = agent_runtime.retrieve_and_generate(sessionId=answer["sessionId"], **request)
     assert follow_up["sessionId"] == answer["sessionId"]
 

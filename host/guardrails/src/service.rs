@@ -38,12 +38,7 @@ pub const BUILTIN_CONTEXTUAL_GROUNDING: &str = "contextual-grounding";
 /// The most team plugins one guardrail may run.
 pub const MAX_CUSTOM_POLICIES: usize = 16;
 
-/// Where this server mints ARNs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArnScope {
-    pub region: String,
-    pub account: String,
-}
+pub use mantle_store::ArnScope;
 
 /// The guardrail service. Cheap to clone; clones share the store and the registry.
 ///
@@ -111,7 +106,7 @@ impl Guardrails {
         {
             return Ok(self.created(&record));
         }
-        let now = now_iso8601();
+        let now = mantle_store::now_rfc3339();
         let definition = self.definition(input, Vec::new(), &now).await?;
         self.check_name_free(&definition.name, None)?;
         let record = GuardrailRecord {
@@ -168,7 +163,7 @@ impl Guardrails {
         id: &GuardrailId,
         input: GuardrailInput,
     ) -> Result<UpdatedGuardrail, GuardrailError> {
-        let now = now_iso8601();
+        let now = mantle_store::now_rfc3339();
         let existing = self.find(id)?;
         let definition = self
             .definition(input, existing.draft.custom_policies.clone(), &now)
@@ -212,7 +207,7 @@ impl Guardrails {
                 version: done.version.parse()?,
             });
         }
-        let now = now_iso8601();
+        let now = mantle_store::now_rfc3339();
         let mut number = 0;
         self.records.update(id.as_str(), |record| {
             let mut record = record.ok_or_else(|| missing(id))?;
@@ -420,7 +415,7 @@ impl Guardrails {
             )
             .await?;
         }
-        let now = now_iso8601();
+        let now = mantle_store::now_rfc3339();
         self.records.update(id.as_str(), |record| {
             let mut record = record.ok_or_else(|| missing(id))?;
             record.draft.custom_policies = policies.clone();
@@ -792,12 +787,4 @@ fn check_length(field: &str, value: &str, min: usize, max: usize) -> Result<(), 
         ));
     }
     Ok(())
-}
-
-/// Now, as Bedrock writes timestamps (RFC 3339, UTC).
-fn now_iso8601() -> String {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }

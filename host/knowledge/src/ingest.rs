@@ -124,13 +124,16 @@ pub(crate) async fn chunk_and_embed(
         .await
         .map_err(|e| format!("chunking failed: {e}"))?;
     let count = pieces.len();
-    let is_parent: Vec<bool> = (0..count)
-        .map(|i| pieces.iter().any(|c| c.parent == Some(i as u32)))
-        .collect();
+    let mut is_parent = vec![false; count];
+    for parent in pieces.iter().filter_map(|c| c.parent) {
+        if let Some(mark) = is_parent.get_mut(parent as usize) {
+            *mark = true;
+        }
+    }
     let mut chunks = Vec::with_capacity(count);
     for (i, piece) in pieces.into_iter().enumerate() {
         if let Some(parent) = piece.parent
-            && (parent as usize >= i || !is_parent[parent as usize])
+            && parent as usize >= i
         {
             return Err(format!(
                 "chunking failed: chunk {i} names parent {parent}, which does not come before it"

@@ -2,7 +2,9 @@
 //! deleted ones, one document at a time, recorded as it goes (so a job's statistics are true
 //! at every moment, and a crash leaves only whole documents behind).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -233,7 +235,7 @@ impl Knowledge {
                 custom: None,
             };
             seen.insert(document_key(&identifier));
-            let outcome = match self.read_object(&uri, object, &sidecars).await {
+            let outcome = match self.read_object(bucket, object, &sidecars).await {
                 Ok((bytes, metadata)) => {
                     let source = SourceDocument {
                         identifier,
@@ -290,20 +292,17 @@ impl Knowledge {
     /// An object's bytes and the metadata of its sidecar, if it has one.
     async fn read_object(
         &self,
-        uri: &str,
+        bucket: &str,
         object: &str,
         sidecars: &HashSet<&str>,
-    ) -> Result<
-        (
-            Vec<u8>,
-            std::collections::BTreeMap<String, serde_json::Value>,
-        ),
-        String,
-    > {
-        let bytes = self.inner.buckets.read(uri).await?;
+    ) -> Result<(Vec<u8>, BTreeMap<String, Value>), String> {
+        let bytes = self
+            .inner
+            .buckets
+            .read(&format!("s3://{bucket}/{object}"))
+            .await?;
         let sidecar = format!("{object}.metadata.json");
         let metadata = if sidecars.contains(sidecar.as_str()) {
-            let (bucket, _) = crate::bucket::parse_s3_uri(uri).unwrap_or_default();
             let raw = self
                 .inner
                 .buckets
@@ -311,7 +310,7 @@ impl Knowledge {
                 .await?;
             sidecar_metadata(&raw).map_err(|e| format!("{sidecar}: {e}"))?
         } else {
-            Default::default()
+            BTreeMap::new()
         };
         Ok((bytes, metadata))
     }

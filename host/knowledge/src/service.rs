@@ -31,13 +31,9 @@ use crate::retrieve::{
     ResultContent, RetrievalResult, RetrieveInput, RetrieveOutput, SearchRequest,
 };
 use crate::{DataSourceId, KnowledgeBaseId, KnowledgeError};
+pub(crate) use mantle_store::now_rfc3339 as now;
 
-/// Where this server mints ARNs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArnScope {
-    pub region: String,
-    pub account: String,
-}
+pub use mantle_store::ArnScope;
 
 /// The knowledge-base service. Cheap to clone; clones share the store, the index and the
 /// running jobs.
@@ -529,6 +525,12 @@ impl Knowledge {
         ds: &DataSourceId,
         input: DataSourceInput,
     ) -> Result<DataSource, KnowledgeError> {
+        if input.client_token.is_some() {
+            return Err(KnowledgeError::invalid(
+                "clientToken",
+                "is not a member of UpdateDataSource's input",
+            ));
+        }
         check_data_source(&input)?;
         let current = self.find_data_source(kb, ds)?;
         if current.configuration.kind != input.data_source_configuration.kind {
@@ -825,14 +827,6 @@ pub(crate) fn page<T>(
     let max = max as usize;
     let next = (skip + max < items.len()).then(|| (skip + max).to_string());
     Ok((items.into_iter().skip(skip).take(max).collect(), next))
-}
-
-/// Now, as Bedrock writes timestamps (RFC 3339, UTC).
-pub(crate) fn now() -> String {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
 
 #[cfg(test)]

@@ -653,6 +653,12 @@ async fn retrieve_and_generate_answers_from_the_results_and_cites_them() {
         .flat_map(|c| &c.retrieved_references)
         .map(|r| r.location.uri())
         .collect();
+    // The answer restates the backup document: some sentence of it must cite that document.
+    assert!(
+        cited.contains(&"backups"),
+        "{:?} cites {cited:?}",
+        first.output.text
+    );
     assert!(
         cited
             .iter()

@@ -72,15 +72,12 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         region: settings.identity.region.clone(),
         account: settings.identity.account.clone(),
     };
-    let guardrails = Guardrails::new(store.clone(), registry.clone(), scope)?;
+    let guardrails = Guardrails::new(store.clone(), registry.clone(), scope.clone())?;
     let knowledge = mantle_knowledge::Knowledge::open(
         store.clone(),
         registry.clone(),
         models.clone(),
-        mantle_knowledge::ArnScope {
-            region: settings.identity.region.clone(),
-            account: settings.identity.account.clone(),
-        },
+        scope,
         settings.data_dir.join("buckets"),
     )?;
     plugin_knowledge.bind(knowledge.clone());

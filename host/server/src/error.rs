@@ -117,6 +117,14 @@ impl AwsError {
         Self::new(ErrorCode::Validation, message)
     }
 
+    /// A domain's validation error: about `field` when it names one.
+    pub fn invalid(field: Option<&str>, message: String) -> Self {
+        match field {
+            Some(field) => Self::invalid_field(field, message),
+            None => Self::validation(message),
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ResourceNotFound, message)
     }
@@ -183,14 +191,7 @@ impl From<mantle_guardrails::GuardrailError> for AwsError {
     fn from(error: mantle_guardrails::GuardrailError) -> Self {
         use mantle_guardrails::GuardrailError as E;
         match error {
-            E::Validation {
-                field: Some(field),
-                message,
-            } => Self::invalid_field(&field, message),
-            E::Validation {
-                field: None,
-                message,
-            } => Self::validation(message),
+            E::Validation { field, message } => Self::invalid(field.as_deref(), message),
             E::NotFound(message) => Self::not_found(message),
             E::Conflict(message) => Self::conflict(message),
             // A policy is a model-like dependency of the call: Bedrock's codes for a failing
@@ -212,14 +213,7 @@ impl From<mantle_knowledge::KnowledgeError> for AwsError {
     fn from(error: mantle_knowledge::KnowledgeError) -> Self {
         use mantle_knowledge::KnowledgeError as E;
         let error = match error {
-            E::Validation {
-                field: Some(field),
-                message,
-            } => Self::invalid_field(&field, message),
-            E::Validation {
-                field: None,
-                message,
-            } => Self::validation(message),
+            E::Validation { field, message } => Self::invalid(field.as_deref(), message),
             E::NotFound(message) => Self::not_found(message),
             E::Conflict(message) => Self::conflict(message),
             E::Model(error) => error.into(),

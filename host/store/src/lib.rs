@@ -20,7 +20,7 @@
 mod ids;
 mod table;
 
-pub use ids::{new_id, new_request_id};
+pub use ids::{ArnScope, new_id, new_request_id, now_rfc3339};
 pub use table::{Record, Table};
 
 use std::path::Path;

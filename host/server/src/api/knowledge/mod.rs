@@ -179,13 +179,6 @@ async fn update_data_source(
     AgentPath(path): AgentPath<DataSourcePath>,
     AgentJson(input): AgentJson<DataSourceInput>,
 ) -> Result<impl IntoResponse, AwsError> {
-    if input.client_token.is_some() {
-        return Err(AwsError::invalid_field(
-            "clientToken",
-            "is not a member of UpdateDataSource's input",
-        )
-        .for_agent());
-    }
     let data_source =
         knowledge.update_data_source(&path.knowledge_base_id, &path.data_source_id, input)?;
     Ok(Json(DataSourceEnvelope { data_source }))
