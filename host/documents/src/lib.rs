@@ -81,7 +81,10 @@ impl Format {
     /// `"reports/Q3.PDF"`, `".pdf"` and `"pdf"` are all [`Format::Pdf`]. `htm`/`html`,
     /// `md`/`markdown` and `txt`/`text` are accepted.
     pub fn from_extension(name_or_ext: &str) -> Option<Format> {
-        let file = name_or_ext.rsplit(['/', '\\']).next().unwrap_or(name_or_ext);
+        let file = name_or_ext
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(name_or_ext);
         let ext = file.rsplit('.').next().unwrap_or(file);
         let format = match ext.to_ascii_lowercase().as_str() {
             "txt" | "text" => Format::Text,
@@ -396,7 +399,12 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub(crate) fn new(format: Format, limits: &Limits) -> Self {
-        Sink { text: String::new(), chars: 0, max: limits.max_text_chars, format }
+        Sink {
+            text: String::new(),
+            chars: 0,
+            max: limits.max_text_chars,
+            format,
+        }
     }
 
     pub(crate) fn push(&mut self, s: &str) -> Result<(), ParseError> {
@@ -433,5 +441,14 @@ impl Sink {
 }
 
 pub(crate) fn malformed(format: Format, reason: impl fmt::Display) -> ParseError {
-    ParseError::Malformed { format, reason: reason.to_string() }
+    ParseError::Malformed {
+        format,
+        reason: reason.to_string(),
+    }
+}
+
+/// A reader crate's error as a fragment inside our sentence: without its own final period, so
+/// the message does not end in "..).".
+pub(crate) fn cause(e: impl fmt::Display) -> String {
+    e.to_string().trim_end_matches(['.', ' ']).to_owned()
 }

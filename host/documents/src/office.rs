@@ -12,7 +12,7 @@ use docx_rs::{
 
 use crate::tabular::Rows;
 use crate::text::{Indent, normalise};
-use crate::{Extracted, Format, Limit, Limits, ParseError, Sink, malformed};
+use crate::{Extracted, Format, Limit, Limits, ParseError, Sink, cause, malformed};
 
 /// Fails a ZIP-based document whose entries unpack past [`Limits::max_unpacked_bytes`].
 ///
@@ -22,7 +22,13 @@ use crate::{Extracted, Format, Limit, Limits, ParseError, Sink, malformed};
 /// and the cost is bounded by the limit, where the parsers would have held it all at once.
 fn check_archive(bytes: &[u8], format: Format, limits: &Limits) -> Result<(), ParseError> {
     let not_zip = |e: zip::result::ZipError| {
-        malformed(format, format!("it is not a {format} file (not a valid ZIP package: {e})"))
+        malformed(
+            format,
+            format!(
+                "it is not a ZIP package, as every {format} file is ({})",
+                cause(e)
+            ),
+        )
     };
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(not_zip)?;
     let too_large = |found| ParseError::TooLarge {
@@ -47,8 +53,13 @@ fn check_archive(bytes: &[u8], format: Format, limits: &Limits) -> Result<(), Pa
             }
             other => not_zip(other),
         })?;
-        let inflated = io::copy(&mut entry.take(left.saturating_add(1)), &mut io::sink())
-            .map_err(|e| malformed(format, format!("an entry of its ZIP package is corrupt ({e})")))?;
+        let inflated =
+            io::copy(&mut entry.take(left.saturating_add(1)), &mut io::sink()).map_err(|e| {
+                malformed(
+                    format,
+                    format!("an entry of its ZIP package is corrupt ({})", cause(e)),
+                )
+            })?;
         if inflated > left {
             return Err(too_large(None));
         }
@@ -59,8 +70,12 @@ fn check_archive(bytes: &[u8], format: Format, limits: &Limits) -> Result<(), Pa
 
 pub(crate) fn read_docx(bytes: &[u8], limits: &Limits) -> Result<Extracted, ParseError> {
     check_archive(bytes, Format::Docx, limits)?;
-    let docx = docx_rs::read_docx(bytes)
-        .map_err(|e| malformed(Format::Docx, format!("it is not a valid Word document ({e})")))?;
+    let docx = docx_rs::read_docx(bytes).map_err(|e| {
+        malformed(
+            Format::Docx,
+            format!("it is not a valid Word document ({})", cause(e)),
+        )
+    })?;
     let mut w = DocxWriter {
         sink: Sink::new(Format::Docx, limits),
         headings: heading_styles(&docx.styles),
@@ -75,7 +90,11 @@ pub(crate) fn read_docx(bytes: &[u8], limits: &Limits) -> Result<Extracted, Pars
         }
     }
     let text = normalise(&w.sink.finish(), Indent::Drop);
-    Ok(Extracted { text, title: w.title, pages: None })
+    Ok(Extracted {
+        text,
+        title: w.title,
+        pages: None,
+    })
 }
 
 /// What a paragraph style makes of its paragraphs.
@@ -130,7 +149,10 @@ impl DocxWriter {
         let heading = match &p.property.outline_lvl {
             Some(level) if level.v < 9 => Some(Heading::Level(level.v + 1)),
             _ => p.property.style.as_ref().and_then(|s| {
-                self.headings.get(&s.val).copied().or_else(|| style_id_heading(&s.val))
+                self.headings
+                    .get(&s.val)
+                    .copied()
+                    .or_else(|| style_id_heading(&s.val))
             }),
         };
         let line = match heading {
@@ -266,7 +288,10 @@ pub(crate) fn read_workbook(
     limits: &Limits,
 ) -> Result<Extracted, ParseError> {
     let bad = |e: &dyn std::fmt::Display| {
-        malformed(format, format!("it is not a valid Excel workbook ({e})"))
+        malformed(
+            format,
+            format!("it is not a valid Excel workbook ({})", cause(e)),
+        )
     };
     let mut book = if format == Format::Xlsx {
         check_archive(bytes, format, limits)?;
@@ -281,7 +306,10 @@ pub(crate) fn read_workbook(
     // Every sheet, hidden ones too: they often hold the lookup tables the visible ones refer to.
     for name in book.sheet_names() {
         let range = book.worksheet_range(&name).map_err(|e| bad(&e))?;
-        if range.used_cells().all(|(_, _, data)| cell(data).trim().is_empty()) {
+        if range
+            .used_cells()
+            .all(|(_, _, data)| cell(data).trim().is_empty())
+        {
             continue;
         }
         sink.line(&format!("# Sheet: {name}"))?;
@@ -293,7 +321,11 @@ pub(crate) fn read_workbook(
         sink.blank()?;
     }
     let text = normalise(&sink.finish(), Indent::Drop);
-    Ok(Extracted { text, title: None, pages: None })
+    Ok(Extracted {
+        text,
+        title: None,
+        pages: None,
+    })
 }
 
 /// A cell as the sheet shows it, near enough: dates as ISO 8601 rather than Excel's serial day

@@ -3,7 +3,7 @@
 //! prints to stdout, so nothing has to be captured; its panics are caught by [`crate::extract`].
 
 use crate::text::{Indent, normalise};
-use crate::{Extracted, Format, Limit, Limits, ParseError, Sink, malformed};
+use crate::{Extracted, Format, Limit, Limits, ParseError, Sink, cause, malformed};
 use pdf_extract::{Document, Object, PlainTextOutput, decode_text_string, output_doc_page};
 
 pub(crate) fn read(bytes: &[u8], limits: &Limits) -> Result<Extracted, ParseError> {
@@ -12,7 +12,12 @@ pub(crate) fn read(bytes: &[u8], limits: &Limits) -> Result<Extracted, ParseErro
         Err(pdf_extract::Error::InvalidPassword | pdf_extract::Error::Decryption(_)) => {
             return Err(ParseError::Encrypted(Format::Pdf));
         }
-        Err(e) => return Err(malformed(Format::Pdf, format!("it is not a valid PDF ({e})"))),
+        Err(e) => {
+            return Err(malformed(
+                Format::Pdf,
+                format!("it is not a valid PDF ({})", cause(e)),
+            ));
+        }
     };
     // lopdf decrypts documents with an empty user password while loading (most "protected"
     // PDFs only restrict printing or copying); one still encrypted needs a password we lack.
@@ -35,7 +40,10 @@ pub(crate) fn read(bytes: &[u8], limits: &Limits) -> Result<Extracted, ParseErro
     for &number in pages.keys() {
         let mut page = String::new();
         output_doc_page(&doc, &mut PlainTextOutput::new(&mut page), number).map_err(|e| {
-            malformed(Format::Pdf, format!("page {number} could not be read ({e})"))
+            malformed(
+                Format::Pdf,
+                format!("page {number} could not be read ({})", cause(e)),
+            )
         })?;
         let page = normalise(&page, Indent::Drop);
         if !page.is_empty() {
@@ -45,9 +53,15 @@ pub(crate) fn read(bytes: &[u8], limits: &Limits) -> Result<Extracted, ParseErro
     }
     let text = normalise(&sink.finish(), Indent::Drop);
     if text.is_empty() {
-        return Err(ParseError::Empty { format: Format::Pdf });
+        return Err(ParseError::Empty {
+            format: Format::Pdf,
+        });
     }
-    Ok(Extracted { text, title: title(&doc), pages: Some(pages.len()) })
+    Ok(Extracted {
+        text,
+        title: title(&doc),
+        pages: Some(pages.len()),
+    })
 }
 
 /// The Info dictionary's `Title`, which authoring tools often fill with a file name or leave

@@ -71,13 +71,23 @@ pub(crate) fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Extracted, Parse
     let mut rows = Rows::default();
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let at = e.position().map(|p| format!(" at line {}", p.line())).unwrap_or_default();
-            malformed(Format::Csv, format!("it is not valid CSV{at} ({e})"))
+            let at = e
+                .position()
+                .map(|p| format!(" at line {}", p.line()))
+                .unwrap_or_default();
+            malformed(
+                Format::Csv,
+                format!("it is not valid CSV{at} ({})", crate::cause(e)),
+            )
         })?;
         rows.row(record.iter().map(str::to_owned).collect(), &mut sink)?;
     }
     rows.finish(&mut sink)?;
-    Ok(Extracted { text: normalise(&sink.finish(), Indent::Drop), title: None, pages: None })
+    Ok(Extracted {
+        text: normalise(&sink.finish(), Indent::Drop),
+        title: None,
+        pages: None,
+    })
 }
 
 /// Spreadsheet exports from European locales use `;`, and some tools write tabs under a .csv

@@ -12,7 +12,11 @@ pub(crate) fn read(bytes: &[u8], format: Format) -> Result<Extracted, ParseError
         Format::Markdown => markdown_title(&text),
         _ => None,
     };
-    Ok(Extracted { text, title, pages: None })
+    Ok(Extracted {
+        text,
+        title,
+        pages: None,
+    })
 }
 
 /// UTF-8 (a byte-order mark is dropped), or UTF-16 when a byte-order mark says so. Nothing else
@@ -27,12 +31,19 @@ pub(crate) fn decode(bytes: &[u8], format: Format) -> Result<String, ParseError>
         _ => return utf8(bytes, 0, format),
     };
     let body = &bytes[2..];
-    if body.len() % 2 != 0 {
-        return Err(malformed(format, "it is UTF-16 with an odd number of bytes, so it is cut short"));
+    if !body.len().is_multiple_of(2) {
+        return Err(malformed(
+            format,
+            "it is UTF-16 with an odd number of bytes, so it is cut short",
+        ));
     }
     let units = body.chunks_exact(2).map(|pair| {
         let pair = [pair[0], pair[1]];
-        if big_endian { u16::from_be_bytes(pair) } else { u16::from_le_bytes(pair) }
+        if big_endian {
+            u16::from_be_bytes(pair)
+        } else {
+            u16::from_le_bytes(pair)
+        }
     });
     let mut out = String::with_capacity(body.len() / 2);
     let mut offset = 2;
@@ -45,7 +56,9 @@ pub(crate) fn decode(bytes: &[u8], format: Format) -> Result<String, ParseError>
             Err(_) => {
                 return Err(malformed(
                     format,
-                    format!("it is not valid UTF-16 (an unpaired surrogate at byte offset {offset})"),
+                    format!(
+                        "it is not valid UTF-16 (an unpaired surrogate at byte offset {offset})"
+                    ),
                 ));
             }
         }
@@ -76,7 +89,7 @@ fn check_json(text: &str) -> Result<(), ParseError> {
         if let Err(e) = value {
             return Err(malformed(
                 Format::Json,
-                format!("it is not valid JSON ({e})"),
+                format!("it is not valid JSON ({})", crate::cause(e)),
             ));
         }
     }
@@ -105,7 +118,7 @@ pub(crate) enum Indent {
 pub(crate) fn normalise(raw: &str, indent: Indent) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut blank_pending = false;
-    let raw = raw.replace("\r\n", "\n").replace('\r', "\n").replace('\u{c}', "\n");
+    let raw = raw.replace("\r\n", "\n").replace(['\r', '\u{c}'], "\n");
     for line in raw.split('\n') {
         let body_start = match indent {
             Indent::Keep => line.len() - line.trim_start_matches([' ', '\t']).len(),
@@ -167,7 +180,10 @@ mod tests {
 
     #[test]
     fn decode_utf16_big_endian_and_bad_surrogate() {
-        let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain("hé".encode_utf16().flat_map(u16::to_be_bytes)).collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain("hé".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
         assert_eq!(decode(&be, Format::Text).unwrap(), "hé");
         let err = decode(&[0xFF, 0xFE, b'a', 0, 0x00, 0xDC], Format::Text).unwrap_err();
         assert!(err.to_string().contains("byte offset 4"), "{err}");
@@ -178,6 +194,10 @@ mod tests {
         let doc = read(b"{\"a\": 1}\n{\"b\":   [2]}", Format::Json).unwrap();
         assert_eq!(doc.text, "{\"a\": 1}\n{\"b\": [2]}");
         let err = read(b"{\"a\": ", Format::Json).unwrap_err();
-        assert!(err.to_string().starts_with("The json document could not be read: it is not valid JSON"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("The json document could not be read: it is not valid JSON"),
+            "{err}"
+        );
     }
 }
