@@ -1,9 +1,15 @@
 """Knowledge Bases through boto3's bedrock-agent and bedrock-agent-runtime clients, unchanged,
-against a real server: the control plane, direct and S3 ingestion, Retrieve with filters,
-RetrieveAndGenerate with citations, a server killed mid-ingestion, and LangChain's retriever."""
+against a real server: the control plane, direct and S3 ingestion of real PDF, DOCX, XLSX and
+HTML files, Retrieve with filters, hybrid search, reranking and guardrails, RetrieveAndGenerate
+with citations, a server killed mid-ingestion, and LangChain's retriever."""
 
+import io
 import signal
 import time
+
+import docx
+import fpdf
+import openpyxl
 
 import pytest
 from botocore.exceptions import ClientError
@@ -310,6 +316,197 @@ def test_s3_ingestion_jobs_read_the_embedded_bucket_root(agent, agent_runtime, s
         knowledgeBaseId=kb, dataSourceId=ds, filters=[{"attribute": "STATUS", "operator": "EQ", "values": ["COMPLETE"]}]
     )["ingestionJobSummaries"]
     assert [j["ingestionJobId"] for j in jobs] == [started["ingestionJobId"]]
+
+
+def make_pdf(pages):
+    pdf = fpdf.FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 10, text)
+    return bytes(pdf.output())
+
+
+def make_docx(heading, paragraph, rows):
+    document = docx.Document()
+    document.add_heading(heading, level=1)
+    document.add_paragraph(paragraph)
+    table = document.add_table(rows=len(rows), cols=len(rows[0]))
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            table.cell(r, c).text = cell
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def make_xlsx(rows):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Offices"
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_pdf_docx_xlsx_and_html_files_are_parsed_and_a_broken_one_fails_alone(agent, agent_runtime, server):
+    bucket = server.data_dir / "buckets" / "office-docs"
+    bucket.mkdir(parents=True)
+    (bucket / "travel.pdf").write_bytes(
+        make_pdf(["Travel policy.", "Flights longer than six hours may be booked in premium economy."])
+    )
+    (bucket / "security.docx").write_bytes(
+        make_docx(
+            "Security",
+            "Laptops must use full-disk encryption with a recovery key escrowed in the vault.",
+            [["System", "Owner"], ["Payroll service", "Finance platform team"]],
+        )
+    )
+    (bucket / "offices.xlsx").write_bytes(
+        make_xlsx([["City", "Desks"], ["Lisbon", 120], ["Nairobi", 45]])
+    )
+    (bucket / "garden.html").write_text(
+        "<html><head><title>Garden</title><script>var tracking = 1;</script></head><body>"
+        "<nav>Home | About</nav><h1>Rooftop garden</h1>"
+        "<p>The rooftop garden is open to staff from May to September &amp; closes at dusk.</p></body></html>"
+    )
+    (bucket / "broken.pdf").write_bytes(b"%PDF-1.7 this file was cut short")
+    kb = create_kb(agent, "officekb")["knowledgeBaseId"]
+    ds = agent.create_data_source(
+        knowledgeBaseId=kb,
+        name="office",
+        dataSourceConfiguration={"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::office-docs"}},
+    )["dataSource"]["dataSourceId"]
+    job_id = agent.start_ingestion_job(knowledgeBaseId=kb, dataSourceId=ds)["ingestionJob"]["ingestionJobId"]
+    job = wait_for_job(agent, kb, ds, job_id)
+    assert job["status"] == "COMPLETE", job
+    assert job["statistics"]["numberOfNewDocumentsIndexed"] == 4, job
+    assert job["statistics"]["numberOfDocumentsFailed"] == 1, job
+    assert any("broken.pdf" in r and "pdf" in r for r in job["failureReasons"]), job
+
+    def top(question):
+        results = agent_runtime.retrieve(
+            knowledgeBaseId=kb,
+            retrievalQuery={"text": question},
+            retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": 1}},
+        )["retrievalResults"]
+        return results[0]["location"]["s3Location"]["uri"], results[0]["content"]["text"]
+
+    uri, text = top("Can I fly premium economy on long flights?")
+    assert uri == "s3://office-docs/travel.pdf" and "premium economy" in text
+    uri, text = top("Who owns the payroll service?")
+    assert uri == "s3://office-docs/security.docx" and "Finance platform team" in text, text
+    uri, text = top("How many desks are in Nairobi?")
+    assert uri == "s3://office-docs/offices.xlsx" and "Nairobi" in text and "45" in text, text
+    uri, text = top("When is the rooftop garden open?")
+    assert uri == "s3://office-docs/garden.html" and "&" in text and "tracking" not in text, text
+
+
+def test_hybrid_search_rerank_and_guardrails_through_boto3(agent, agent_runtime, bedrock, handbook):
+    kb, ds = handbook
+    codes = {"E-4471": "the disk quota is exceeded", "E-5120": "the volume ran out of inodes", "E-3302": "the volume is read-only"}
+    agent.ingest_knowledge_base_documents(
+        knowledgeBaseId=kb,
+        dataSourceId=ds,
+        documents=[inline(code, f"Error {code} means that {meaning}.") for code, meaning in codes.items()],
+    )
+    for code in codes:
+        results = agent_runtime.retrieve(
+            knowledgeBaseId=kb,
+            retrievalQuery={"text": f"error {code}"},
+            retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": 2, "overrideSearchType": "HYBRID"}},
+        )["retrievalResults"]
+        assert results[0]["location"]["customDocumentLocation"]["id"] == code
+
+    reranked = agent_runtime.rerank(
+        queries=[{"type": "TEXT", "textQuery": {"text": "How long are backups kept?"}}],
+        sources=[
+            {"type": "INLINE", "inlineDocumentSource": {"type": "TEXT", "textDocument": {"text": text}}}
+            for text in ("The parking garage closes at ten.", DOCS["backups"][0], DOCS["holidays"][0])
+        ],
+        rerankingConfiguration={
+            "type": "BEDROCK_RERANKING_MODEL",
+            "bedrockRerankingConfiguration": {
+                "numberOfResults": 2,
+                "modelConfiguration": {"modelArn": "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0"},
+            },
+        },
+    )["results"]
+    assert [r["index"] for r in reranked][0] == 1 and len(reranked) == 2
+    assert 0 <= reranked[1]["relevanceScore"] <= reranked[0]["relevanceScore"] <= 1
+
+    guardrail = bedrock.create_guardrail(
+        name="kb-guard",
+        blockedInputMessaging="Not allowed.",
+        blockedOutputsMessaging="Not allowed.",
+        wordPolicyConfig={"wordsConfig": [{"text": "salary"}]},
+    )["guardrailId"]
+    guarded = agent_runtime.retrieve(
+        knowledgeBaseId=kb,
+        retrievalQuery={"text": "What is the CEO's salary?"},
+        guardrailConfiguration={"guardrailId": guardrail, "guardrailVersion": "DRAFT"},
+    )
+    assert guarded["guardrailAction"] == "INTERVENED" and guarded["retrievalResults"] == []
+    answer = agent_runtime.retrieve_and_generate(
+        input={"text": "Tell me the salary bands."},
+        retrieveAndGenerateConfiguration={
+            "type": "KNOWLEDGE_BASE",
+            "knowledgeBaseConfiguration": {
+                "knowledgeBaseId": kb,
+                "modelArn": SMOLLM2,
+                "generationConfiguration": {"guardrailConfiguration": {"guardrailId": guardrail, "guardrailVersion": "DRAFT"}},
+            },
+        },
+    )
+    assert answer["output"]["text"] == "Not allowed." and answer["guardrailAction"] == "INTERVENED"
+    with pytest.raises(ClientError) as error:
+        agent_runtime.retrieve(
+            knowledgeBaseId=kb,
+            retrievalQuery={"text": "x"},
+            guardrailConfiguration={"guardrailId": "nosuchguardrail1", "guardrailVersion": "DRAFT"},
+        )
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_converse_reads_document_blocks(runtime):
+    policy = make_docx("Parking", "Visitors park on level minus two and show the badge QX-19 at the gate.", [["Level", "Use"], ["-2", "Visitors"]])
+    reply = runtime.converse(
+        modelId=SMOLLM2,
+        messages=[{"role": "user", "content": [
+            {"document": {"format": "docx", "name": "parking policy", "source": {"bytes": policy}}},
+            {"text": "Which badge do visitors show at the gate? Answer with the badge only."},
+        ]}],
+        inferenceConfig={"maxTokens": 24, "temperature": 0},
+    )
+    bare = runtime.converse(
+        modelId=SMOLLM2,
+        messages=[{"role": "user", "content": [{"text": "Which badge do visitors show at the gate? Answer with the badge only."}]}],
+        inferenceConfig={"maxTokens": 1},
+    )
+    # The document's text reached the prompt: its sentence and table cost their tokens.
+    assert reply["usage"]["inputTokens"] >= bare["usage"]["inputTokens"] + 20, (reply["usage"], bare["usage"])
+    assert reply["output"]["message"]["content"][0]["text"]
+    with pytest.raises(ClientError) as error:
+        runtime.converse(
+            modelId=SMOLLM2,
+            messages=[{"role": "user", "content": [
+                {"document": {"format": "pdf", "name": "report.pdf", "source": {"bytes": make_pdf(["x"])}}},
+                {"text": "Summarise."},
+            ]}],
+        )
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert "messages.0.content.0.document.name" in error.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as error:
+        runtime.converse(
+            modelId=SMOLLM2,
+            messages=[{"role": "user", "content": [
+                {"document": {"format": "pdf", "name": "report", "source": {"bytes": b"%PDF-1.4 cut"}}},
+                {"text": "Summarise."},
+            ]}],
+        )
+    assert "messages.0.content.0.document.source.bytes" in error.value.response["Error"]["Message"]
 
 
 def test_a_server_killed_mid_ingestion_keeps_whole_documents_only(tmp_path):

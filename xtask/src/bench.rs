@@ -4,7 +4,8 @@
 //!
 //! The venv lives outside the repository:
 //! `python3 -m venv ~/.cache/mantle/bench-venv`, then
-//! `~/.cache/mantle/bench-venv/bin/pip install torch sentence-transformers llama-cpp-python`
+//! `~/.cache/mantle/bench-venv/bin/pip install torch sentence-transformers llama-cpp-python
+//! faiss-cpu numpy` (faiss for `bench knowledge`)
 //! (llama-cpp-python builds from source, ~25 minutes on 2 cores; on CPUs that advertise AMX
 //! inside a VM, build it with `CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON
 //! -DGGML_F16C=ON -DGGML_AVX512=ON"` — its AMX kernels crash where the tiles are not enabled).
@@ -16,6 +17,20 @@ use crate::util;
 
 fn bench_venv() -> PathBuf {
     util::cache_dir().join("bench-venv")
+}
+
+/// The bench venv's Python, when the venv exists (with a line saying so when it does not).
+pub(crate) fn python() -> Option<PathBuf> {
+    let python = bench_venv().join("bin").join("python");
+    if python.exists() {
+        Some(python)
+    } else {
+        println!(
+            "bench: no side-by-side baselines: no venv at {} (see xtask/src/bench.rs)",
+            bench_venv().display()
+        );
+        None
+    }
 }
 
 /// Runs `xtask/bench/<script>` with `args` in the bench venv and returns its trailing

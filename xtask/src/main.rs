@@ -4,7 +4,7 @@
 //! - `cargo xtask up` — setup, then start the server on 127.0.0.1:8080 with the defaults
 //! - `cargo xtask test` — setup, then every test: Rust (host, SDK, plugins) and real clients
 //! - `cargo xtask build-plugins` — build the wasm plugins into `plugins/dist*`
-//! - `cargo xtask bench guardrails|models` — benchmarks (figures with their baselines)
+//! - `cargo xtask bench guardrails|models|knowledge` — benchmarks (figures with their baselines)
 //! - `cargo xtask eval-guardrails [--sweep]` — precision / recall of the model-backed guardrail policies
 //! - `cargo xtask test-wgpu` — the burn-graph model tests on burn's wgpu backend (needs a GPU or
 //!   a software Vulkan such as Mesa's lavapipe; not part of `test`: a clean wgpu build costs
@@ -40,7 +40,7 @@ enum Command {
     Test,
     /// Build the wasm plugins and fixtures.
     BuildPlugins,
-    /// Run benchmarks: `guardrails` or `models`.
+    /// Run benchmarks: `guardrails`, `models` or `knowledge`.
     Bench {
         #[arg(default_value = "guardrails")]
         suite: String,
@@ -153,7 +153,29 @@ fn main() -> anyhow::Result<()> {
                     &env,
                 )
             }
-            other => anyhow::bail!("unknown bench suite `{other}` (known: guardrails, models)"),
+            "knowledge" => {
+                // The bench runs the faiss side-by-side itself, on the corpus it generates.
+                let env: Vec<(&str, String)> = bench::python()
+                    .map(|p| ("MANTLE_BENCH_PYTHON", p.display().to_string()))
+                    .into_iter()
+                    .collect();
+                util::cargo_with_env(
+                    &root,
+                    &[
+                        "bench",
+                        "-p",
+                        "mantle-knowledge",
+                        "--bench",
+                        "knowledge",
+                        "--profile",
+                        "dev",
+                    ],
+                    &env,
+                )
+            }
+            other => anyhow::bail!(
+                "unknown bench suite `{other}` (known: guardrails, models, knowledge)"
+            ),
         },
     }
 }

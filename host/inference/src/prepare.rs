@@ -175,6 +175,17 @@ fn chat_messages(
             };
             match block {
                 Content::Text(text) => texts.push(text.clone()),
+                Content::Document { name, text } => {
+                    if turn.role != Role::User {
+                        return Err(InferenceError::field(
+                            at,
+                            "document blocks belong in user messages",
+                        ));
+                    }
+                    // Delimited and named, so the model can tell documents from the question
+                    // and refer to them by name.
+                    texts.push(format!("<document name=\"{name}\">\n{text}\n</document>"));
+                }
                 Content::ToolUse { name, input, .. } => {
                     if turn.role != Role::Assistant {
                         return Err(InferenceError::field(

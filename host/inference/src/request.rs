@@ -80,6 +80,11 @@ impl Role {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Content {
     Text(String),
+    /// A document's extracted text (user turns only), under the name the caller gave it.
+    Document {
+        name: String,
+        text: String,
+    },
     /// A call the assistant made (assistant turns only).
     ToolUse {
         id: String,

@@ -61,6 +61,7 @@ impl Knowledge {
             details.push(self.detail(kb, ds, &identifier)?);
             tracing::debug!(knowledge_base = %kb, data_source = %ds, ?outcome, "document ingested");
         }
+        self.inner.index.commit();
         Ok(DocumentDetails {
             document_details: details,
             next_token: None,
@@ -275,7 +276,7 @@ impl Knowledge {
         {
             return Ok(Indexed::Unchanged);
         }
-        let result = match parse(&source.bytes, &source.content_type) {
+        let result = match parse(source.bytes.clone(), &source.content_type).await {
             Ok(text) => {
                 chunk_and_embed(
                     &inner.registry,
@@ -320,7 +321,7 @@ impl Knowledge {
         inner.docs.put(&key, &record)?;
         inner.store.flush()?;
         if status == DocumentStatus::Indexed {
-            self.index_document(&key, record);
+            self.index_document(&key, record, true);
         } else {
             inner.index.remove(&kb.id, &format!("{}/{doc_key}", ds.id));
         }
@@ -433,6 +434,7 @@ impl Knowledge {
             });
         }
         self.inner.store.flush()?;
+        self.inner.index.commit();
         Ok(DocumentDetails {
             document_details: details,
             next_token: None,

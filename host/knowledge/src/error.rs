@@ -23,6 +23,12 @@ pub enum KnowledgeError {
     /// The embedding or text model could not serve the call.
     #[error(transparent)]
     Model(#[from] InferenceError),
+    /// The guardrail named in the request could not be applied.
+    #[error(transparent)]
+    Guardrail(#[from] mantle_guardrails::GuardrailError),
+    /// The on-disk search index could not be opened.
+    #[error("{0}")]
+    Index(String),
     /// The store could not read or write a record.
     #[error(transparent)]
     Store(#[from] mantle_store::StoreError),

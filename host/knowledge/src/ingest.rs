@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use mantle_documents::{Format, Limits};
 use mantle_inference::Catalog;
 use mantle_plugins::Registry;
 use mantle_plugins::plugin::chunker_api;
@@ -53,39 +54,29 @@ impl SourceDocument {
 
 /// The MIME type a file name implies, for the formats this server reads.
 pub(crate) fn content_type_of(name: &str) -> &'static str {
-    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    match extension.as_deref() {
-        Some("txt") => "text/plain",
-        Some("md" | "markdown") => "text/markdown",
-        Some("csv") => "text/csv",
-        Some("json") => "application/json",
-        Some("html" | "htm") => "text/html",
-        Some("pdf") => "application/pdf",
-        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        _ => "application/octet-stream",
-    }
+    Format::from_extension(name).map_or("application/octet-stream", Format::mime)
 }
 
-/// The document's text.
-pub(crate) fn parse(bytes: &[u8], content_type: &str) -> Result<String, String> {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "text/plain" | "text/markdown" | "text/x-markdown" | "text/csv" | "application/json" => {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|e| format!("the {essence} document is not valid UTF-8: {e}"))?;
-            Ok(text.strip_prefix('\u{feff}').unwrap_or(text).to_owned())
-        }
-        other => Err(format!(
-            "documents of type {other} cannot be parsed by this server yet (it reads text/plain, \
-             text/markdown, text/csv and application/json)"
-        )),
-    }
+/// The document's text, extracted on a blocking thread (PDF and Office parsing is CPU-bound).
+pub(crate) async fn parse(bytes: Vec<u8>, content_type: &str) -> Result<String, String> {
+    let format = Format::from_mime(content_type).ok_or_else(|| {
+        let known: Vec<&str> = Format::ALL
+            .iter()
+            .filter(|f| **f != Format::Doc)
+            .map(|f| f.name())
+            .collect();
+        format!(
+            "documents of type {content_type} cannot be parsed (this server reads {})",
+            known.join(", ")
+        )
+    })?;
+    tokio::task::spawn_blocking(move || {
+        mantle_documents::extract(&bytes, format, &Limits::default())
+    })
+    .await
+    .map_err(|e| format!("the parser failed: {e}"))?
+    .map(|extracted| extracted.text)
+    .map_err(|e| e.to_string())
 }
 
 /// Splits `text` with the chunker plugin and embeds the searchable chunks.
@@ -232,18 +223,28 @@ mod tests {
         assert!(sidecar_metadata(b"not json").is_err());
     }
 
-    #[test]
-    fn only_known_text_formats_parse() {
+    #[tokio::test]
+    async fn documents_parse_by_their_type() {
         assert_eq!(
-            parse("\u{feff}hi".as_bytes(), "text/plain; charset=utf-8").unwrap(),
+            parse(
+                "\u{feff}hi".as_bytes().to_vec(),
+                "text/plain; charset=utf-8"
+            )
+            .await
+            .unwrap(),
             "hi"
         );
-        assert!(parse(b"\xff\xfe", "text/plain").is_err());
+        assert!(parse(b"ok \xc3\x28".to_vec(), "text/plain").await.is_err());
+        let error = parse(b"%PDF-1.7 truncated".to_vec(), "application/pdf")
+            .await
+            .unwrap_err();
+        assert!(error.contains("pdf"), "{error}");
+        let error = parse(b"x".to_vec(), "image/png").await.unwrap_err();
         assert!(
-            parse(b"%PDF-1.7", "application/pdf")
-                .unwrap_err()
-                .contains("application/pdf")
+            error.contains("image/png") && error.contains("docx"),
+            "{error}"
         );
         assert_eq!(content_type_of("notes/a.MD"), "text/markdown");
+        assert_eq!(content_type_of("a.bin"), "application/octet-stream");
     }
 }

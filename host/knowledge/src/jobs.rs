@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::config::DataSourceType;
 use crate::documents::Indexed;
@@ -25,6 +26,9 @@ use crate::{DataSourceId, IngestionJobId, KnowledgeBaseId, KnowledgeError};
 
 /// The most per-document reasons a job keeps; the statistics count the rest.
 const MAX_FAILURE_REASONS: usize = 50;
+
+/// How often a running job makes its keyword writes searchable.
+const KEYWORD_COMMIT_INTERVAL: Duration = Duration::from_secs(2);
 
 impl Knowledge {
     /// StartIngestionJob: records the job as STARTING and runs it on the async runtime (call
@@ -103,6 +107,8 @@ impl Knowledge {
                 Ok(status) => (status, None),
                 Err(error) => (IngestionJobStatus::Failed, Some(error.to_string())),
             };
+            // Whatever the job indexed is searchable by keyword before its status says so.
+            this.inner.index.commit();
             let finished = this.finish_job(&key, status, reason);
             if let Err(error) = finished {
                 tracing::error!(job = %key, %error, "could not record the end of an ingestion job");
@@ -221,7 +227,14 @@ impl Knowledge {
             job.statistics.number_of_metadata_documents_scanned = sidecars.len() as u64;
         })?;
         let mut seen = HashSet::new();
+        let mut last_commit = Instant::now();
         for object in documents {
+            // Keyword writes become searchable in batches: a commit per document would cost
+            // more than the document.
+            if last_commit.elapsed() >= KEYWORD_COMMIT_INTERVAL {
+                self.inner.index.commit();
+                last_commit = Instant::now();
+            }
             if stop.load(Ordering::Relaxed) {
                 return Ok(IngestionJobStatus::Stopped);
             }

@@ -27,11 +27,14 @@
 //! # Ok(()) }
 //! ```
 
+#[doc(hidden)]
+pub mod bench;
 mod bucket;
 pub mod config;
 mod documents;
 mod error;
 mod filter;
+mod guard;
 mod ids;
 mod index;
 mod ingest;
@@ -40,11 +43,13 @@ mod jobs;
 pub mod output;
 pub mod rag;
 mod record;
+pub mod rerank;
 pub mod retrieve;
 mod service;
 
 pub use error::KnowledgeError;
 pub use filter::{Operator, RetrievalFilter};
+pub use guard::GuardrailAction;
 pub use ids::{DataSourceId, IngestionJobId, KnowledgeBaseId};
 pub use ingest::BUILTIN_CHUNKER;
 pub use input::{
@@ -56,5 +61,6 @@ pub use output::{
     IngestionJob, IngestionJobPage, KnowledgeBase, KnowledgeBasePage,
 };
 pub use rag::{RagEvent, RagOutput, RagStream, RetrieveAndGenerateInput};
-pub use retrieve::{RetrievalResult, RetrieveInput, RetrieveOutput, SearchRequest};
-pub use service::{ArnScope, Knowledge};
+pub use rerank::{RerankInput, RerankOutput};
+pub use retrieve::{RetrievalResult, RetrieveInput, RetrieveOutput, SearchRequest, SearchType};
+pub use service::{ArnScope, Knowledge, KnowledgeDirs};

@@ -3,6 +3,7 @@
 //! sentence of the answer is mapped to the retrieved chunks that support it.
 
 use base64::Engine as _;
+use mantle_guardrails::Verdict;
 use mantle_inference::{
     Content, Conversation, Field, GenerateRequest, GenerationEvent, InferenceError,
     InferenceParams, Role, TextModel, Turn,
@@ -10,6 +11,7 @@ use mantle_inference::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::guard::{Guard, GuardrailAction};
 use crate::index::dot;
 use crate::ingest::{SourceDocument, content_type_of, parse};
 use crate::input::{DocumentIdentifier, DocumentSourceType};
@@ -174,6 +176,9 @@ pub struct ExternalByteContent {
 pub struct RagOutput {
     pub output: RagText,
     pub citations: Vec<Citation>,
+    /// Present when the request named a guardrail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardrail_action: Option<GuardrailAction>,
     pub session_id: String,
 }
 
@@ -244,6 +249,18 @@ struct Prepared {
     session_id: String,
     /// The session so far; `None` for a new one.
     session: Option<RagSessionRecord>,
+    /// The guardrail to check the answer with.
+    guard: Option<Guard>,
+    /// The guardrail's message when it blocked the question: nothing is generated.
+    blocked_input: Option<String>,
+    /// Whether the guardrail changed the question (masked it).
+    input_masked: bool,
+}
+
+/// Where a generation's references come from.
+enum Retrieval<'a> {
+    KnowledgeBase(KnowledgeBaseId, SearchRequest),
+    External(&'a ExternalSourcesConfiguration, String),
 }
 
 /// RetrieveAndGenerateStream's answer: the session id (known before the first event) and the
@@ -261,6 +278,8 @@ pub enum RagEvent {
     Output(String),
     /// A part of the answer and its support, after the whole text.
     Citation(Citation),
+    /// What the request's guardrail did, after the text (only when one was named).
+    Guardrail(GuardrailAction),
     /// The stream ends with this error.
     Failed(KnowledgeError),
 }
@@ -272,17 +291,59 @@ impl Knowledge {
         input: &RetrieveAndGenerateInput,
     ) -> Result<RagOutput, KnowledgeError> {
         let prepared = self.prepare(input).await?;
-        let completion = async { prepared.model.generate(&prepared.request)?.collect().await }
-            .await
-            .map_err(|e| name_inference_field(e, &prepared.inference_field))?;
-        let answer = completion.text.trim().to_owned();
+        let answer = match &prepared.blocked_input {
+            Some(message) => message.clone(),
+            None => {
+                let completion =
+                    async { prepared.model.generate(&prepared.request)?.collect().await }
+                        .await
+                        .map_err(|e| name_inference_field(e, &prepared.inference_field))?;
+                completion.text.trim().to_owned()
+            }
+        };
+        let (answer, action, blocked) = self.guard_answer(&prepared, answer).await?;
         let session_id = prepared.session_id.clone();
-        let citations = self.finish(prepared, &answer).await?;
+        let citations = self.finish(prepared, &answer, !blocked).await?;
         Ok(RagOutput {
             output: RagText { text: answer },
             citations,
+            guardrail_action: action,
             session_id,
         })
+    }
+
+    /// The answer as the client gets it, `guardrailAction`, and whether the guardrail blocked
+    /// (a blocked answer is the guardrail's message and cites nothing).
+    async fn guard_answer(
+        &self,
+        prepared: &Prepared,
+        answer: String,
+    ) -> Result<(String, Option<GuardrailAction>, bool), KnowledgeError> {
+        let Some(guard) = &prepared.guard else {
+            return Ok((answer, None, false));
+        };
+        if prepared.blocked_input.is_some() {
+            return Ok((answer, Some(GuardrailAction::Intervened), true));
+        }
+        let sources: Vec<String> = prepared
+            .references
+            .iter()
+            .map(|r| r.content.text.clone())
+            .collect();
+        let verdict = self
+            .guard_output(guard, &answer, &prepared.question, &sources)
+            .await?;
+        let action = if prepared.input_masked {
+            GuardrailAction::Intervened
+        } else {
+            GuardrailAction::of(&verdict)
+        };
+        let (answer, blocked) = match verdict {
+            Verdict::Pass => (answer, false),
+            Verdict::Masked(texts) => (texts.into_iter().next().unwrap_or_default(), false),
+            Verdict::Blocked(message) => (message, true),
+        };
+        Ok((answer, Some(action), blocked))
     }
 
     /// RetrieveAndGenerateStream: the answer as it is generated, then its citations. Anything
@@ -294,12 +355,53 @@ impl Knowledge {
         input: &RetrieveAndGenerateInput,
     ) -> Result<RagStream, KnowledgeError> {
         let prepared = self.prepare(input).await?;
+        let session_id = prepared.session_id.clone();
+        let (events, receiver) = tokio::sync::mpsc::channel(64);
+        if prepared.guard.is_some() || prepared.blocked_input.is_some() {
+            // A guarded answer is checked whole before any of it is sent.
+            let this = self.clone();
+            tokio::spawn(async move {
+                let result = async {
+                    let answer = match &prepared.blocked_input {
+                        Some(message) => message.clone(),
+                        None => {
+                            async { prepared.model.generate(&prepared.request)?.collect().await }
+                                .await
+                                .map_err(|e| name_inference_field(e, &prepared.inference_field))?
+                                .text
+                                .trim()
+                                .to_owned()
+                        }
+                    };
+                    let (answer, action, blocked) = this.guard_answer(&prepared, answer).await?;
+                    let citations = this.finish(prepared, &answer, !blocked).await?;
+                    Ok::<_, KnowledgeError>((answer, action, citations))
+                }
+                .await;
+                let sent = match result {
+                    Ok((answer, action, citations)) => {
+                        let mut sequence = vec![RagEvent::Output(answer)];
+                        sequence.extend(action.map(RagEvent::Guardrail));
+                        sequence.extend(citations.into_iter().map(RagEvent::Citation));
+                        sequence
+                    }
+                    Err(error) => vec![RagEvent::Failed(error)],
+                };
+                for event in sent {
+                    if events.send(event).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            return Ok(RagStream {
+                session_id,
+                events: receiver,
+            });
+        }
         let mut generation = prepared
             .model
             .generate(&prepared.request)
             .map_err(|e| name_inference_field(e, &prepared.inference_field))?;
-        let session_id = prepared.session_id.clone();
-        let (events, receiver) = tokio::sync::mpsc::channel(64);
         let this = self.clone();
         tokio::spawn(async move {
             let mut answer = String::new();
@@ -323,7 +425,7 @@ impl Knowledge {
                     _ => {}
                 }
             }
-            match this.finish(prepared, &answer).await {
+            match this.finish(prepared, &answer, true).await {
                 Ok(citations) => {
                     for citation in citations {
                         if events.send(RagEvent::Citation(citation)).await.is_err() {
@@ -366,7 +468,7 @@ impl Knowledge {
             None => (uuid::Uuid::new_v4().to_string(), None),
         };
         const ROOT: &str = "retrieveAndGenerateConfiguration";
-        let (plan, references) = match config.kind {
+        let (plan, retrieval) = match config.kind {
             RagType::KnowledgeBase => {
                 let field = format!("{ROOT}.knowledgeBaseConfiguration");
                 let kb_config = config
@@ -401,7 +503,8 @@ impl Knowledge {
                     field: format!("{field}.generationConfiguration"),
                 };
                 self.check_generation(&plan)?;
-                (plan, self.search(&kb, &search).await?)
+                self.find_knowledge_base(&kb)?;
+                (plan, Retrieval::KnowledgeBase(kb, search))
             }
             RagType::ExternalSources => {
                 let field = format!("{ROOT}.externalSourcesConfiguration");
@@ -420,33 +523,69 @@ impl Knowledge {
                     field: format!("{field}.generationConfiguration"),
                 };
                 self.check_generation(&plan)?;
-                let references = self.search_external(question, external, &field).await?;
-                (plan, references)
+                (plan, Retrieval::External(external, field))
+            }
+        };
+        let guard = plan
+            .generation
+            .and_then(|g| g.guardrail_configuration.as_ref())
+            .map(|r| Guard::parse(r, &format!("{}.guardrailConfiguration", plan.field)))
+            .transpose()?;
+        let mut question = question.to_owned();
+        let mut blocked_input = None;
+        let mut input_masked = false;
+        if let Some(guard) = &guard {
+            match self.guard_input(guard, &question).await? {
+                Verdict::Pass => {}
+                Verdict::Masked(texts) => {
+                    question = texts.into_iter().next().unwrap_or_default();
+                    input_masked = true;
+                }
+                Verdict::Blocked(message) => blocked_input = Some(message),
+            }
+        }
+        let references = match (&blocked_input, retrieval) {
+            (Some(_), _) => Vec::new(),
+            (None, Retrieval::KnowledgeBase(kb, mut search)) => {
+                search.text = question.clone();
+                self.search(&kb, &search).await?
+            }
+            (None, Retrieval::External(external, field)) => {
+                self.search_external(&question, external, &field).await?
             }
         };
         let history = session
             .as_ref()
             .map(|s| s.turns.as_slice())
             .unwrap_or_default();
-        let request = build_request(&plan, question, &references, history);
+        let request = build_request(&plan, &question, &references, history);
         Ok(Prepared {
             model: self.inner.models.text(plan.model_arn)?.clone(),
             inference_field: format!("{}.inferenceConfig.textInferenceConfig", plan.field),
             request,
             references,
-            question: question.to_owned(),
+            question,
             session_id,
             session,
+            guard,
+            blocked_input,
+            input_masked,
         })
     }
 
-    /// Everything after generation: the citations, and the turn kept in the session.
+    /// Everything after generation: the citations (unless `cite` is false: a guardrail's
+    /// message is not built from the references), and the turn kept in the session.
     async fn finish(
         &self,
         prepared: Prepared,
         answer: &str,
+        cite: bool,
     ) -> Result<Vec<Citation>, KnowledgeError> {
-        let citations = self.cite(answer, prepared.references).await?;
+        let citations = if cite {
+            self.cite(answer, prepared.references).await?
+        } else {
+            Vec::new()
+        };
         let turn = RagTurn {
             question: prepared.question,
             answer: answer.to_owned(),
@@ -491,12 +630,6 @@ impl Knowledge {
             .text(plan.model_arn)
             .map_err(|e| KnowledgeError::invalid(model_field, e.to_string()))?;
         if let Some(generation) = plan.generation {
-            if generation.guardrail_configuration.is_some() {
-                return Err(KnowledgeError::invalid(
-                    format!("{}.guardrailConfiguration", plan.field),
-                    "guardrails on RetrieveAndGenerate are not supported by this server yet; omit it",
-                ));
-            }
             if let Some(template) = generation
                 .prompt_template
                 .as_ref()
@@ -567,7 +700,9 @@ impl Knowledge {
                 )
             }
         };
-        let text = parse(&bytes, &content_type).map_err(|e| KnowledgeError::invalid(&field, e))?;
+        let text = parse(bytes, &content_type)
+            .await
+            .map_err(|e| KnowledgeError::invalid(&field, e))?;
         let document = SourceDocument {
             identifier: DocumentIdentifier {
                 data_source_type: DocumentSourceType::Custom,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+use mantle_guardrails::{Guardrails, Verdict};
 use mantle_inference::{Catalog, InferenceError};
 use mantle_plugins::Registry;
 use mantle_store::{Store, Table};
@@ -14,7 +15,8 @@ use crate::bucket::Buckets;
 use crate::config::{
     DataDeletionPolicy, KnowledgeBaseType, validate_data_source, validate_ingestion,
 };
-use crate::index::{Index, IndexedDoc};
+use crate::guard::{Guard, GuardrailAction};
+use crate::index::{Index, IndexedDoc, Mode, Query};
 use crate::input::{
     CreateKnowledgeBaseInput, DataSourceInput, ListInput, UpdateKnowledgeBaseInput,
 };
@@ -27,13 +29,33 @@ use crate::record::{
     ClientToken, DataSourceRecord, DocumentRecord, IngestionJobRecord, KnowledgeBaseRecord,
     RagSessionRecord,
 };
+use crate::rerank::{RerankInput, RerankOutput, relevance, reranker};
 use crate::retrieve::{
-    ResultContent, RetrievalResult, RetrieveInput, RetrieveOutput, SearchRequest,
+    ResultContent, RetrievalResult, RetrieveInput, RetrieveOutput, SearchRequest, SearchType,
 };
 use crate::{DataSourceId, KnowledgeBaseId, KnowledgeError};
 pub(crate) use mantle_store::now_rfc3339 as now;
 
 pub use mantle_store::ArnScope;
+
+/// Where the service keeps files beside its sled records.
+#[derive(Debug, Clone)]
+pub struct KnowledgeDirs {
+    /// The embedded bucket root: `s3://NAME/key` is `<buckets>/NAME/key`.
+    pub buckets: PathBuf,
+    /// The keyword index (rebuildable from the records).
+    pub index: PathBuf,
+}
+
+impl KnowledgeDirs {
+    /// The layout under a server's data directory: `buckets/` and `knowledge-index/`.
+    pub fn under(data_dir: &std::path::Path) -> Self {
+        Self {
+            buckets: data_dir.join("buckets"),
+            index: data_dir.join("knowledge-index"),
+        }
+    }
+}
 
 /// The knowledge-base service. Cheap to clone; clones share the store, the index and the
 /// running jobs.
@@ -42,7 +64,7 @@ pub use mantle_store::ArnScope;
 /// # async fn example(knowledge: mantle_knowledge::Knowledge, kb: mantle_knowledge::KnowledgeBaseId)
 /// # -> Result<(), mantle_knowledge::KnowledgeError> {
 /// use mantle_knowledge::SearchRequest;
-/// let search = SearchRequest { text: "How do I rotate keys?".into(), number_of_results: 3, filter: None };
+/// let search = SearchRequest::new("How do I rotate keys?", 3);
 /// for result in knowledge.search(&kb, &search).await? {
 ///     println!("{:.3} {}", result.score, result.content.text);
 /// }
@@ -64,6 +86,8 @@ pub(crate) struct Inner {
     pub(crate) sessions: Table<RagSessionRecord>,
     pub(crate) registry: Arc<Registry>,
     pub(crate) models: Arc<Catalog>,
+    /// Applied when a Retrieve or RetrieveAndGenerate request names a guardrail.
+    pub(crate) guardrails: Guardrails,
     pub(crate) scope: ArnScope,
     /// The embedded bucket root: `s3://NAME/key` is `<buckets>/NAME/key`.
     pub(crate) buckets: Buckets,
@@ -80,9 +104,16 @@ impl Knowledge {
         store: Store,
         registry: Arc<Registry>,
         models: Arc<Catalog>,
+        guardrails: Guardrails,
         scope: ArnScope,
-        buckets: PathBuf,
+        dirs: KnowledgeDirs,
     ) -> Result<Self, KnowledgeError> {
+        let index = Index::open(&dirs.index).map_err(|reason| {
+            KnowledgeError::Index(format!(
+                "cannot open the keyword index in {}: {reason}",
+                dirs.index.display()
+            ))
+        })?;
         let inner = Inner {
             kbs: store.table()?,
             sources: store.table()?,
@@ -93,9 +124,10 @@ impl Knowledge {
             store,
             registry,
             models,
+            guardrails,
             scope,
-            buckets: Buckets::new(buckets),
-            index: Index::default(),
+            buckets: Buckets::new(dirs.buckets),
+            index,
             running: Mutex::new(HashMap::new()),
         };
         let knowledge = Self {
@@ -125,24 +157,42 @@ impl Knowledge {
                 interrupted += 1;
             }
         }
+        // The keyword index may be behind the records (a crash between a record's write and
+        // the next commit) or ahead of them (a delete not yet committed): entries whose hash
+        // matches are kept, the rest rewritten or removed.
+        let mut keywords = inner.index.keyword_contents().unwrap_or_else(|reason| {
+            tracing::warn!(%reason, "keyword index unreadable; rewriting every entry");
+            HashMap::new()
+        });
         let mut indexed = 0;
+        let mut rewritten = 0;
         for (key, doc) in inner.docs.all()? {
             if doc.status == DocumentStatus::Indexed {
-                self.index_document(&key, doc);
+                let current = keywords.remove(&key).as_deref() == Some(doc.content_hash.as_str());
+                if !current {
+                    rewritten += 1;
+                }
+                self.index_document(&key, doc, !current);
                 indexed += 1;
             }
         }
+        for stale in keywords.keys() {
+            inner.index.remove_keywords(stale);
+        }
+        inner.index.commit();
         inner.store.flush()?;
         tracing::info!(
             documents = indexed,
+            keyword_entries_rewritten = rewritten,
             interrupted_jobs = interrupted,
             "knowledge bases opened"
         );
         Ok(())
     }
 
-    /// Puts a document record into the in-memory index.
-    pub(crate) fn index_document(&self, record_key: &str, doc: DocumentRecord) {
+    /// Puts a document record into the index; `keywords` says whether its keyword entry
+    /// needs (re)writing. Keyword writes are searchable after the next `index.commit()`.
+    pub(crate) fn index_document(&self, record_key: &str, doc: DocumentRecord, keywords: bool) {
         let Some((kb, rest)) = record_key.split_once('/') else {
             return;
         };
@@ -150,12 +200,14 @@ impl Knowledge {
             kb,
             rest.to_owned(),
             IndexedDoc {
+                serial: 0,
                 data_source_id: doc.data_source_id,
                 content_hash: doc.content_hash,
                 location: doc.location,
                 metadata: doc.metadata,
                 chunks: doc.chunks,
             },
+            keywords,
         );
     }
 
@@ -393,6 +445,7 @@ impl Knowledge {
         }
         inner.kbs.delete(id.as_str())?;
         inner.index.drop_knowledge_base(id.as_str());
+        inner.index.commit();
         inner.store.flush()?;
         tracing::info!(knowledge_base = %id, "knowledge base deleted");
         Ok(DeletedKnowledgeBase {
@@ -586,6 +639,7 @@ impl Knowledge {
                 inner.docs.delete(&key)?;
             }
             inner.index.remove_prefix(kb.as_str(), &format!("{ds}/"));
+            inner.index.commit();
         }
         for (key, _) in inner.jobs.scan_prefix(&prefix)? {
             inner.jobs.delete(&key)?;
@@ -626,25 +680,40 @@ impl Knowledge {
                 "Member must have length less than or equal to 20000",
             ));
         }
-        if input.guardrail_configuration.is_some() {
-            return Err(KnowledgeError::invalid(
-                "guardrailConfiguration",
-                "guardrails on Retrieve are not supported by this server yet; omit it",
-            ));
-        }
         if input.next_token.is_some() {
             return Err(KnowledgeError::invalid(
                 "nextToken",
                 "the pagination token is not one this server issued (Retrieve answers in one page)",
             ));
         }
-        let search = SearchRequest::from_configuration(
+        let mut search = SearchRequest::from_configuration(
             text,
             input.retrieval_configuration.as_ref(),
             "retrievalConfiguration",
         )?;
+        let Some(reference) = &input.guardrail_configuration else {
+            return Ok(RetrieveOutput {
+                retrieval_results: self.search(kb, &search).await?,
+                guardrail_action: None,
+            });
+        };
+        // The query is the guarded input: a blocked one searches nothing, a masked one
+        // searches with its findings masked.
+        self.find_knowledge_base(kb)?;
+        let guard = Guard::parse(reference, "guardrailConfiguration")?;
+        let verdict = self.guard_input(&guard, &search.text).await?;
+        let action = GuardrailAction::of(&verdict);
+        let retrieval_results = match verdict {
+            Verdict::Blocked(_) => Vec::new(),
+            Verdict::Masked(texts) => {
+                search.text = texts.into_iter().next().unwrap_or_default();
+                self.search(kb, &search).await?
+            }
+            Verdict::Pass => self.search(kb, &search).await?,
+        };
         Ok(RetrieveOutput {
-            retrieval_results: self.search(kb, &search).await?,
+            retrieval_results,
+            guardrail_action: Some(action),
         })
     }
 
@@ -665,11 +734,18 @@ impl Knowledge {
             .ok_or_else(|| InferenceError::ModelFailed("the model returned no vector".into()))?;
         let hits = self.inner.index.search(
             kb.as_str(),
-            &query,
-            search.number_of_results,
-            search.filter.as_ref(),
+            &Query {
+                vector: &query,
+                text: &search.text,
+                k: search.number_of_results,
+                filter: search.filter.as_ref(),
+                mode: match search.search_type {
+                    SearchType::Semantic => Mode::Semantic,
+                    SearchType::Hybrid => Mode::Hybrid,
+                },
+            },
         );
-        Ok(hits
+        let mut results: Vec<RetrievalResult> = hits
             .into_iter()
             .map(|hit| {
                 let doc = &hit.doc;
@@ -690,10 +766,44 @@ impl Knowledge {
                     content: ResultContent::text(doc.chunks[hit.chunk].text.clone()),
                     location: doc.location.clone(),
                     metadata,
-                    score: f64::from((1.0 + hit.similarity) / 2.0),
+                    score: f64::from(hit.score),
                 }
             })
-            .collect())
+            .collect();
+        if let Some(rerank) = &search.rerank
+            && !results.is_empty()
+        {
+            let model = reranker(&self.inner.models, &rerank.model_arn, &rerank.model_field)?;
+            let texts: Vec<String> = results
+                .iter()
+                .map(|r| {
+                    let mut text = r.content.text.clone();
+                    for (key, value) in &r.metadata {
+                        if !key.starts_with("x-amz-bedrock-kb-") && rerank.metadata.selects(key) {
+                            let value = value
+                                .as_str()
+                                .map_or_else(|| value.to_string(), str::to_owned);
+                            text.push_str(&format!("\n{key}: {value}"));
+                        }
+                    }
+                    text
+                })
+                .collect();
+            let scores = relevance(model, &search.text, &texts).await?;
+            for (result, score) in results.iter_mut().zip(scores) {
+                result.score = f64::from(score);
+            }
+            results.sort_by(|a, b| b.score.total_cmp(&a.score));
+            if let Some(keep) = rerank.keep {
+                results.truncate(keep);
+            }
+        }
+        Ok(results)
+    }
+
+    /// Rerank: scores the sources against the query with the reranker model, best first.
+    pub async fn rerank(&self, input: &RerankInput) -> Result<RerankOutput, KnowledgeError> {
+        crate::rerank::rerank(&self.inner.models, input).await
     }
 
     /// Searchable chunks in a knowledge base (for operators and benchmarks).

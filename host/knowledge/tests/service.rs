@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use mantle_guardrails::Guardrails;
 use mantle_inference::Catalog;
 use mantle_knowledge::output::{DocumentStatus, IngestionJobStatus};
 use mantle_knowledge::{
-    ArnScope, DataSourceId, Knowledge, KnowledgeBaseId, KnowledgeError, ListInput, RagEvent,
-    RetrieveAndGenerateInput, RetrieveInput,
+    ArnScope, DataSourceId, Knowledge, KnowledgeBaseId, KnowledgeDirs, KnowledgeError, ListInput,
+    RagEvent, RetrieveAndGenerateInput, RetrieveInput,
 };
 use mantle_plugins::{EngineConfig, HostServices, PluginEngine, Registry};
 use mantle_store::Store;
@@ -38,9 +39,12 @@ fn models() -> Arc<Catalog> {
         .clone()
 }
 
+/// The plugins these tests use, as `cargo xtask build-plugins` lays them out.
+const PLUGINS: [&str; 3] = ["fixed-size-chunker", "word-filter", "sensitive-information"];
+
 fn registry(plugins: &Path) -> Arc<Registry> {
     let dist = repo().join("plugins/dist");
-    let chunker = std::fs::read_dir(&dist)
+    let built: Vec<std::fs::DirEntry> = std::fs::read_dir(&dist)
         .unwrap_or_else(|_| {
             panic!(
                 "{} is missing: run `cargo xtask build-plugins`",
@@ -48,16 +52,21 @@ fn registry(plugins: &Path) -> Arc<Registry> {
             )
         })
         .flatten()
-        .find(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("fixed-size-chunker@")
-        })
-        .expect("the chunker plugin is built");
-    let target = plugins.join(chunker.file_name());
-    std::fs::create_dir_all(&target).unwrap();
-    for file in ["plugin.toml", "plugin.wasm"] {
-        std::fs::copy(chunker.path().join(file), target.join(file)).unwrap();
+        .collect();
+    for name in PLUGINS {
+        let plugin = built
+            .iter()
+            .find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{name}@"))
+            })
+            .unwrap_or_else(|| panic!("the {name} plugin is built"));
+        let target = plugins.join(plugin.file_name());
+        std::fs::create_dir_all(&target).unwrap();
+        for file in ["plugin.toml", "plugin.wasm"] {
+            std::fs::copy(plugin.path().join(file), target.join(file)).unwrap();
+        }
     }
     let engine = Arc::new(
         PluginEngine::new(EngineConfig {
@@ -89,18 +98,28 @@ impl Fixture {
     }
 
     fn open(&self) -> Knowledge {
+        self.open_with_guardrails().0
+    }
+
+    /// The service and the guardrail service beside it, as the server wires them.
+    fn open_with_guardrails(&self) -> (Knowledge, Guardrails) {
         let store = Store::open(&self.dir.path().join("db")).unwrap();
-        Knowledge::open(
+        let registry = registry(&self.dir.path().join("plugins"));
+        let scope = ArnScope {
+            region: "eu-west-3".into(),
+            account: "123456789012".into(),
+        };
+        let guardrails = Guardrails::new(store.clone(), registry.clone(), scope.clone()).unwrap();
+        let knowledge = Knowledge::open(
             store,
-            registry(&self.dir.path().join("plugins")),
+            registry,
             models(),
-            ArnScope {
-                region: "eu-west-3".into(),
-                account: "123456789012".into(),
-            },
-            self.dir.path().join("buckets"),
+            guardrails.clone(),
+            scope,
+            KnowledgeDirs::under(self.dir.path()),
         )
-        .unwrap()
+        .unwrap();
+        (knowledge, guardrails)
     }
 
     fn put_object(&self, bucket: &str, key: &str, bytes: &[u8]) {
@@ -677,6 +696,7 @@ async fn retrieve_and_generate_answers_from_the_results_and_cites_them() {
             RagEvent::Output(delta) => text.push_str(&delta),
             RagEvent::Citation(citation) => citations.push(citation),
             RagEvent::Failed(error) => panic!("{error}"),
+            RagEvent::Guardrail(action) => panic!("no guardrail was named, yet {action:?}"),
         }
     }
     assert_eq!(text, first.output.text);
@@ -721,4 +741,305 @@ async fn retrieve_and_generate_answers_from_the_results_and_cites_them() {
         field_of(error),
         "retrieveAndGenerateConfiguration.knowledgeBaseConfiguration.generationConfiguration.inferenceConfig.textInferenceConfig.temperature"
     );
+}
+
+/// Part numbers of one product line, described alike: only the exact number tells them apart,
+/// which is what keyword search adds to embeddings.
+fn parts() -> Vec<(String, String)> {
+    let kinds = ["pump", "valve", "filter", "gasket", "sensor", "hose"];
+    (0..24)
+        .map(|i| {
+            let number = format!("KX-{}", 3107 + i * 379 % 997);
+            let text = format!(
+                "Part {number} is a replacement {} for the model 7 coolant loop.",
+                kinds[i % kinds.len()]
+            );
+            (number, text)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hybrid_search_finds_exact_terms_that_embeddings_blur() {
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let ds = custom_ds(&knowledge, &kb);
+    let parts = parts();
+    // IngestKnowledgeBaseDocuments takes ten documents a call.
+    for batch in parts.chunks(10) {
+        let documents: Vec<Value> = batch
+            .iter()
+            .map(|(number, text)| inline_doc(number, text, json!([])))
+            .collect();
+        knowledge
+            .ingest_documents(&kb, &ds, parse(json!({"documents": documents})))
+            .await
+            .unwrap();
+    }
+    let mut correct = [0, 0];
+    for (number, _) in &parts {
+        for (i, search_type) in ["SEMANTIC", "HYBRID"].into_iter().enumerate() {
+            let results = retrieve(
+                &knowledge,
+                &kb,
+                query(
+                    &format!("Which part is {number}?"),
+                    json!({"numberOfResults": 3, "overrideSearchType": search_type}),
+                ),
+            )
+            .await;
+            if results[0]["location"]["customDocumentLocation"]["id"] == number.as_str() {
+                correct[i] += 1;
+            }
+        }
+    }
+    let [semantic, hybrid] = correct;
+    eprintln!("top-1 on part numbers: semantic {semantic}/24, hybrid {hybrid}/24");
+    assert_eq!(
+        hybrid,
+        parts.len(),
+        "hybrid top-1 {hybrid}, semantic {semantic}"
+    );
+    assert!(semantic < hybrid, "the query set must need exact terms");
+    // Hybrid is the default, as Bedrock picks it for stores with a text index.
+    let (number, _) = &parts[7];
+    let results = retrieve(&knowledge, &kb, query(&format!("part {number}"), json!({}))).await;
+    assert_eq!(
+        results[0]["location"]["customDocumentLocation"]["id"],
+        number.as_str()
+    );
+
+    // Keyword entries survive a restart (committed), and a lost one is rewritten at open.
+    drop(knowledge);
+    let knowledge = fixture.open();
+    let (number, _) = &parts[11];
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query(
+            number,
+            json!({"overrideSearchType": "HYBRID", "numberOfResults": 1}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        results[0]["location"]["customDocumentLocation"]["id"],
+        number.as_str()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerank_orders_sources_and_retrieve_reranks_its_results() {
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let rerank = |body: Value| {
+        let knowledge = knowledge.clone();
+        async move {
+            let input: mantle_knowledge::RerankInput = parse(body);
+            knowledge.rerank(&input).await
+        }
+    };
+    let source = |text: &str| json!({"type": "INLINE", "inlineDocumentSource": {"type": "TEXT", "textDocument": {"text": text}}});
+    let config = |n: Option<u32>| {
+        let mut bedrock = json!({"modelConfiguration": {"modelArn": "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0"}});
+        if let Some(n) = n {
+            bedrock["numberOfResults"] = json!(n);
+        }
+        json!({"type": "BEDROCK_RERANKING_MODEL", "bedrockRerankingConfiguration": bedrock})
+    };
+    let output = rerank(json!({
+        "queries": [{"type": "TEXT", "textQuery": {"text": "How long are database backups kept?"}}],
+        "sources": [
+            source("The cafeteria opens at eight."),
+            source("Backups of the database are retained for 35 days."),
+            {"type": "INLINE", "inlineDocumentSource": {"type": "JSON", "jsonDocument": {"topic": "parking", "rule": "badge required"}}},
+        ],
+        "rerankingConfiguration": config(Some(2)),
+    }))
+    .await
+    .unwrap();
+    let output = serde_json::to_value(output).unwrap();
+    let results = output["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["index"], 1);
+    assert_eq!(
+        results[0]["document"]["textDocument"]["text"],
+        "Backups of the database are retained for 35 days."
+    );
+    let (first, second) = (
+        results[0]["relevanceScore"].as_f64().unwrap(),
+        results[1]["relevanceScore"].as_f64().unwrap(),
+    );
+    assert!(first > second && first <= 1.0, "{first} {second}");
+
+    let two_queries = json!({
+        "queries": [{"type": "TEXT", "textQuery": {"text": "a"}}, {"type": "TEXT", "textQuery": {"text": "b"}}],
+        "sources": [source("x")],
+        "rerankingConfiguration": config(None),
+    });
+    assert_eq!(field_of(rerank(two_queries).await.unwrap_err()), "queries");
+    let text_model = json!({
+        "queries": [{"type": "TEXT", "textQuery": {"text": "a"}}],
+        "sources": [source("x")],
+        "rerankingConfiguration": {"type": "BEDROCK_RERANKING_MODEL", "bedrockRerankingConfiguration": {"modelConfiguration": {"modelArn": SMOLLM2}}},
+    });
+    assert_eq!(
+        field_of(rerank(text_model).await.unwrap_err()),
+        "rerankingConfiguration.bedrockRerankingConfiguration.modelConfiguration.modelArn"
+    );
+
+    // Retrieve's rerankingConfiguration: results scored again and cut to numberOfRerankedResults.
+    let kb = create_kb(&knowledge);
+    let ds = custom_ds(&knowledge, &kb);
+    ingest_handbook(&knowledge, &kb, &ds).await;
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query(
+            "How long are database backups kept?",
+            json!({"numberOfResults": 3, "rerankingConfiguration": {
+                "type": "BEDROCK_RERANKING_MODEL",
+                "bedrockRerankingConfiguration": {
+                    "modelConfiguration": {"modelArn": MINILM},
+                    "numberOfRerankedResults": 2,
+                    "metadataConfiguration": {"selectionMode": "SELECTIVE", "selectiveModeConfiguration": {"fieldsToInclude": [{"fieldName": "team"}]}},
+                },
+            }}),
+        ),
+    )
+    .await;
+    assert_eq!(results.len(), 2);
+    assert_eq!(
+        results[0]["location"]["customDocumentLocation"]["id"],
+        "backups"
+    );
+    let error = knowledge
+        .retrieve(
+            &kb,
+            &parse(query("x", json!({"rerankingConfiguration": {
+                "type": "BEDROCK_RERANKING_MODEL",
+                "bedrockRerankingConfiguration": {
+                    "modelConfiguration": {"modelArn": MINILM},
+                    "metadataConfiguration": {"selectionMode": "SELECTIVE", "selectiveModeConfiguration": {}},
+                },
+            }}))),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_of(error),
+        "retrievalConfiguration.vectorSearchConfiguration.rerankingConfiguration.bedrockRerankingConfiguration.metadataConfiguration.selectiveModeConfiguration"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guardrails_check_retrieve_queries_and_rag_questions_and_answers() {
+    let fixture = Fixture::new();
+    let (knowledge, guardrails) = fixture.open_with_guardrails();
+    let kb = create_kb(&knowledge);
+    let ds = custom_ds(&knowledge, &kb);
+    ingest_handbook(&knowledge, &kb, &ds).await;
+    let guardrail = guardrails
+        .create(parse(json!({
+            "name": "handbook",
+            "blockedInputMessaging": "Sorry, I cannot help with that.",
+            "blockedOutputsMessaging": "Sorry, I cannot answer that.",
+            "wordPolicyConfig": {"wordsConfig": [{"text": "payroll"}]},
+            "sensitiveInformationPolicyConfig": {"piiEntitiesConfig": [{"type": "EMAIL", "action": "ANONYMIZE"}]},
+        })))
+        .await
+        .unwrap()
+        .guardrail_id;
+    let reference = json!({"guardrailId": guardrail.as_str(), "guardrailVersion": "DRAFT"});
+
+    let guarded = |text: &str| {
+        let mut body = query(text, json!({"numberOfResults": 2}));
+        body["guardrailConfiguration"] = reference.clone();
+        parse::<RetrieveInput>(body)
+    };
+    let blocked = knowledge
+        .retrieve(&kb, &guarded("Where is the payroll calendar?"))
+        .await
+        .unwrap();
+    let blocked = serde_json::to_value(blocked).unwrap();
+    assert_eq!(blocked["guardrailAction"], "INTERVENED");
+    assert_eq!(blocked["retrievalResults"], json!([]));
+    let passed = knowledge
+        .retrieve(&kb, &guarded("How long are backups kept?"))
+        .await
+        .unwrap();
+    let passed = serde_json::to_value(passed).unwrap();
+    assert_eq!(passed["guardrailAction"], "NONE");
+    assert_eq!(passed["retrievalResults"].as_array().unwrap().len(), 2);
+    // A masked query still searches, with its finding masked; the action says so.
+    let masked = knowledge
+        .retrieve(
+            &kb,
+            &guarded("ops@example.com asks how long backups are kept"),
+        )
+        .await
+        .unwrap();
+    let masked = serde_json::to_value(masked).unwrap();
+    assert_eq!(masked["guardrailAction"], "INTERVENED");
+    assert_eq!(
+        masked["retrievalResults"][0]["location"]["customDocumentLocation"]["id"],
+        "backups"
+    );
+    let mut bad = query("x", json!({}));
+    bad["guardrailConfiguration"] =
+        json!({"guardrailId": guardrail.as_str(), "guardrailVersion": "v1"});
+    let error = knowledge.retrieve(&kb, &parse(bad)).await.unwrap_err();
+    assert_eq!(field_of(error), "guardrailConfiguration.guardrailVersion");
+
+    let rag = |question: &str| {
+        parse::<RetrieveAndGenerateInput>(json!({
+            "input": {"text": question},
+            "retrieveAndGenerateConfiguration": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": {
+                "knowledgeBaseId": kb.as_str(), "modelArn": SMOLLM2,
+                "generationConfiguration": {
+                    "guardrailConfiguration": reference.clone(),
+                    "inferenceConfig": {"textInferenceConfig": {"temperature": 0, "maxTokens": 40}},
+                },
+            }},
+        }))
+    };
+    let answer = knowledge
+        .retrieve_and_generate(&rag("Tell me about payroll."))
+        .await
+        .unwrap();
+    assert_eq!(answer.output.text, "Sorry, I cannot help with that.");
+    assert!(answer.citations.is_empty());
+    assert_eq!(
+        answer.guardrail_action,
+        Some(mantle_knowledge::GuardrailAction::Intervened)
+    );
+    let answer = knowledge
+        .retrieve_and_generate(&rag("How long are database backups kept?"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.guardrail_action,
+        Some(mantle_knowledge::GuardrailAction::None)
+    );
+    assert!(!answer.output.text.is_empty());
+
+    // The stream sends a guarded answer whole, then the guardrail event.
+    let mut stream = knowledge
+        .retrieve_and_generate_stream(&rag("Tell me about payroll."))
+        .await
+        .unwrap();
+    let mut events = Vec::new();
+    while let Some(event) = stream.events.recv().await {
+        events.push(event);
+    }
+    assert!(
+        matches!(&events[0], RagEvent::Output(text) if text == "Sorry, I cannot help with that."),
+        "{events:?}"
+    );
+    assert!(matches!(
+        events[1],
+        RagEvent::Guardrail(mantle_knowledge::GuardrailAction::Intervened)
+    ));
+    assert_eq!(events.len(), 2);
 }

@@ -77,8 +77,9 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         store.clone(),
         registry.clone(),
         models.clone(),
+        guardrails.clone(),
         scope,
-        settings.data_dir.join("buckets"),
+        mantle_knowledge::KnowledgeDirs::under(&settings.data_dir),
     )?;
     plugin_knowledge.bind(knowledge.clone());
     Ok(AppState {

@@ -218,6 +218,8 @@ impl From<mantle_knowledge::KnowledgeError> for AwsError {
             E::Conflict(message) => Self::conflict(message),
             E::Model(error) => error.into(),
             E::Store(error) => error.into(),
+            E::Index(message) => Self::internal(message),
+            E::Guardrail(error) => error.into(),
         };
         error.for_agent()
     }

@@ -31,11 +31,7 @@ impl KnowledgeService for PluginKnowledge {
     ) -> BoxFuture<Result<Vec<Retrieved>, String>> {
         let knowledge = self.knowledge.get().cloned();
         let id = knowledge_base_id.parse::<KnowledgeBaseId>();
-        let search = SearchRequest {
-            text: query.to_owned(),
-            number_of_results: max_results.clamp(1, 100) as usize,
-            filter: None,
-        };
+        let search = SearchRequest::new(query, max_results.clamp(1, 100) as usize);
         Box::pin(async move {
             let knowledge = knowledge.ok_or("knowledge bases are not available yet")?;
             let id = id.map_err(|e| e.to_string())?;

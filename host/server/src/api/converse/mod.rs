@@ -31,9 +31,10 @@ use frames::BlockFrames;
 pub(crate) async fn converse(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
-    AwsJson(request): AwsJson<ConverseRequest>,
+    AwsJson(mut request): AwsJson<ConverseRequest>,
 ) -> Result<impl IntoResponse, AwsError> {
     let started = Instant::now();
+    request.read_documents().await?;
     let model = app.models.text(&model_id)?.clone();
     let (completion, outcome) = guarded::generate(&app, &model, &request).await?;
     metrics::counter!("mantle_tokens_total", "model" => model.info.id.clone(), "direction" => "output")
@@ -49,9 +50,10 @@ pub(crate) async fn converse(
 pub(crate) async fn converse_stream(
     State(app): State<AppState>,
     Path(model_id): Path<String>,
-    AwsJson(request): AwsJson<ConverseRequest>,
+    AwsJson(mut request): AwsJson<ConverseRequest>,
 ) -> Result<Response, AwsError> {
     let started = Instant::now();
+    request.read_documents().await?;
     let model = app.models.text(&model_id)?.clone();
     let message_start = eventstream::event("messageStart", &json!({ "role": "assistant" }));
     let mut blocks = BlockFrames::new(started, &request);

@@ -178,7 +178,7 @@ pub(crate) struct Message {
 pub(crate) enum ContentBlock {
     Text(String),
     Image(Value),
-    Document(Value),
+    Document(DocumentBlock),
     Video(Value),
     ToolUse(ToolUseBlock),
     ToolResult(ToolResultBlock),
@@ -188,6 +188,37 @@ pub(crate) enum ContentBlock {
     CitationsContent(Value),
     SearchResult(Value),
 }
+
+/// A document sent with a user turn; its text is extracted by [`ConverseRequest::read_documents`]
+/// before the request is mapped.
+/// Unknown members are ignored rather than refused: `context` and `citations` ask for citation
+/// support, which these models do not have, and must not fail the request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DocumentBlock {
+    #[serde(default)]
+    pub format: Option<String>,
+    pub name: String,
+    pub source: DocumentSource,
+    /// The extracted text, once read.
+    #[serde(skip)]
+    pub text: Option<String>,
+}
+
+/// Where a document's content is: a union, exactly one member.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum DocumentSource {
+    /// Base64, as the wire carries blobs.
+    Bytes(String),
+    S3Location(serde::de::IgnoredAny),
+    Text(String),
+    Content(serde::de::IgnoredAny),
+}
+
+/// Bedrock's limits on documents in one request.
+const MAX_DOCUMENTS: usize = 5;
+const MAX_DOCUMENT_BYTES: usize = 4_718_592;
 
 /// A call the assistant made in an earlier turn.
 #[expect(
@@ -431,6 +462,53 @@ impl FieldNames {
 }
 
 impl ConverseRequest {
+    /// Extracts the text of every `document` block (PDF, Office and HTML parsing runs on a
+    /// blocking thread), so the mapping after it stays synchronous. A document that cannot be
+    /// read fails the request with a ValidationException naming the block.
+    pub(crate) async fn read_documents(&mut self) -> Result<(), AwsError> {
+        let mut count = 0;
+        for (i, message) in self.messages.iter_mut().enumerate() {
+            for (j, block) in message.content.iter_mut().enumerate() {
+                let ContentBlock::Document(document) = block else {
+                    continue;
+                };
+                let field = format!("messages.{i}.content.{j}.document");
+                count += 1;
+                if count > MAX_DOCUMENTS {
+                    return Err(AwsError::invalid_field(
+                        &field,
+                        format!("A request can include at most {MAX_DOCUMENTS} documents."),
+                    ));
+                }
+                check_document_name(&document.name, &format!("{field}.name"))?;
+                let text = match &document.source {
+                    DocumentSource::Text(text) => text.clone(),
+                    DocumentSource::Bytes(data) => read_bytes(document, data, &field).await?,
+                    DocumentSource::S3Location(_) => {
+                        return Err(AwsError::invalid_field(
+                            &format!("{field}.source.s3Location"),
+                            "documents in S3 are not read by this server; send their bytes",
+                        ));
+                    }
+                    DocumentSource::Content(_) => {
+                        return Err(AwsError::invalid_field(
+                            &format!("{field}.source.content"),
+                            "content-block documents are not supported by this server; send bytes or text",
+                        ));
+                    }
+                };
+                if text.trim().is_empty() {
+                    return Err(AwsError::invalid_field(
+                        &format!("{field}.source"),
+                        "The document has no text.",
+                    ));
+                }
+                document.text = Some(text);
+            }
+        }
+        Ok(())
+    }
+
     /// Checks Bedrock's rules on the body and maps it to the typed request; the engine-side
     /// checks (schemas, parameter ranges, the prompt's length) come after, in
     /// [`mantle_inference`], and are named through [`Mapped::names`].
@@ -583,7 +661,18 @@ impl ConverseRequest {
                         }
                     }
                     ContentBlock::CachePoint(_) | ContentBlock::ReasoningContent(_) => continue,
-                    ContentBlock::Image(_) | ContentBlock::Document(_) | ContentBlock::Video(_) => {
+                    ContentBlock::Document(document) => match &document.text {
+                        Some(text) => Content::Document {
+                            name: document.name.clone(),
+                            text: text.clone(),
+                        },
+                        None => {
+                            return Err(AwsError::internal(
+                                "a document block reached the model unread",
+                            ));
+                        }
+                    },
+                    ContentBlock::Image(_) | ContentBlock::Video(_) => {
                         return Err(AwsError::invalid_field(
                             &field,
                             "This model doesn't support this content block type (text only).",
@@ -767,4 +856,56 @@ pub(super) fn converse_response(completion: &Completion, latency_ms: u64) -> Val
 /// Bedrock's `usage` object.
 pub(super) fn usage(input: usize, output: usize) -> Value {
     json!({ "inputTokens": input, "outputTokens": output, "totalTokens": input + output })
+}
+
+/// Bedrock's rule for a document's name: letters, digits, single spaces, hyphens, parentheses
+/// and square brackets (no dots: `report.pdf` is refused, `report` is not).
+fn check_document_name(name: &str, field: &str) -> Result<(), AwsError> {
+    let allowed = name
+        .chars()
+        .all(|c| c.is_alphanumeric() || " -()[]".contains(c));
+    if name.trim().is_empty() || name.chars().count() > 200 || !allowed || name.contains("  ") {
+        return Err(AwsError::invalid_field(
+            field,
+            "The document name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets, and can't contain more than one consecutive whitespace character.",
+        ));
+    }
+    Ok(())
+}
+
+async fn read_bytes(document: &DocumentBlock, data: &str, field: &str) -> Result<String, AwsError> {
+    use base64::Engine as _;
+    let format_field = format!("{field}.format");
+    let format = document.format.as_deref().ok_or_else(|| {
+        AwsError::invalid_field(&format_field, "is required for a document sent as bytes")
+    })?;
+    let format = mantle_documents::Format::from_converse(format).ok_or_else(|| {
+        AwsError::invalid_field(
+            &format_field,
+            "Member must satisfy enum value set: [pdf, csv, doc, docx, xls, xlsx, html, txt, md]",
+        )
+    })?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| {
+            AwsError::invalid_field(
+                &format!("{field}.source.bytes"),
+                format!("is not base64: {e}"),
+            )
+        })?;
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(AwsError::invalid_field(
+            &format!("{field}.source.bytes"),
+            format!(
+                "The document is {} bytes; the limit is {MAX_DOCUMENT_BYTES} (4.5 MB).",
+                bytes.len()
+            ),
+        ));
+    }
+    let limits = mantle_documents::Limits::default();
+    tokio::task::spawn_blocking(move || mantle_documents::extract(&bytes, format, &limits))
+        .await
+        .map_err(|e| AwsError::internal(format!("the document parser failed: {e}")))?
+        .map(|extracted| extracted.text)
+        .map_err(|e| AwsError::invalid_field(&format!("{field}.source.bytes"), e.to_string()))
 }

@@ -1,5 +1,5 @@
 //! Bedrock Knowledge Bases over HTTP: the control plane (bedrock-agent) and Retrieve /
-//! RetrieveAndGenerate (bedrock-agent-runtime), each handler a thin adapter over
+//! RetrieveAndGenerate / Rerank (bedrock-agent-runtime), each handler a thin adapter over
 //! [`mantle_knowledge::Knowledge`]. Errors answer in bedrock-agent's dialect (409 conflicts,
 //! `fieldList`), rejections included (`AgentJson`, `AgentPath`).
 //!
@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use mantle_knowledge::{
     CreateKnowledgeBaseInput, DataSourceInput, DocumentIdentifiersInput, IngestDocumentsInput,
-    Knowledge, ListIngestionJobsInput, ListInput, RagEvent, RetrieveAndGenerateInput,
+    Knowledge, ListIngestionJobsInput, ListInput, RagEvent, RerankInput, RetrieveAndGenerateInput,
     RetrieveInput, StartIngestionJobInput, UpdateKnowledgeBaseInput,
 };
 
@@ -90,6 +90,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/retrieveAndGenerateStream",
             post("RetrieveAndGenerateStream", retrieve_and_generate_stream),
         )
+        .route("/rerank", post("Rerank", rerank))
 }
 
 /// `PUT /knowledgebases/` → 202.
@@ -309,6 +310,14 @@ async fn retrieve(
     ))
 }
 
+/// `POST /rerank` (bedrock-agent-runtime).
+async fn rerank(
+    State(knowledge): State<Knowledge>,
+    AgentJson(input): AgentJson<RerankInput>,
+) -> Result<impl IntoResponse, AwsError> {
+    Ok(Json(knowledge.rerank(&input).await?))
+}
+
 /// `POST /retrieveAndGenerate` (bedrock-agent-runtime).
 async fn retrieve_and_generate(
     State(knowledge): State<Knowledge>,
@@ -319,7 +328,8 @@ async fn retrieve_and_generate(
 
 /// `POST /retrieveAndGenerateStream` (bedrock-agent-runtime): `output` events with the text as
 /// it is generated, then one `citation` event per cited part; the session id rides in
-/// `x-amzn-bedrock-knowledge-base-session-id`. A failure after the first event is an exception
+/// `x-amzn-bedrock-knowledge-base-session-id`. With a guardrail, the answer is checked whole
+/// and sent as one `output` event, then a `guardrail` event. A failure after the first event is an exception
 /// frame, as the SDKs read it.
 async fn retrieve_and_generate_stream(
     State(knowledge): State<Knowledge>,
@@ -344,6 +354,9 @@ async fn retrieve_and_generate_stream(
                         crate::eventstream::exception("internalServerException", &error.to_string())
                     }
                 },
+                RagEvent::Guardrail(action) => {
+                    crate::eventstream::event("guardrail", &serde_json::json!({ "action": action }))
+                }
                 RagEvent::Failed(error) => {
                     let error = AwsError::from(error);
                     crate::eventstream::exception(&error.event_exception_type(), &error.message)

@@ -1,0 +1,71 @@
+//! The index without the service around it, for `cargo xtask bench knowledge` (which measures
+//! vector search on synthetic corpora far larger than a test would ingest). Not a stable API.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::index::{Index, IndexedDoc, Mode, Query};
+use crate::record::StoredChunk;
+use crate::retrieve::Location;
+
+/// A knowledge base's index, filled with precomputed unit vectors.
+#[derive(Debug)]
+pub struct VectorIndex {
+    index: Index,
+}
+
+impl VectorIndex {
+    /// An empty index whose keyword part lives in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, String> {
+        Ok(Self {
+            index: Index::open(dir)?,
+        })
+    }
+
+    /// Adds document `id` with one chunk per vector (vectors must be unit length).
+    pub fn add_document(&self, id: usize, vectors: Vec<Vec<f32>>) {
+        let chunks = vectors
+            .into_iter()
+            .map(|vector| StoredChunk {
+                text: String::new(),
+                vector,
+                parent: None,
+            })
+            .collect();
+        let doc = IndexedDoc {
+            serial: 0,
+            data_source_id: "BENCH00000".into(),
+            content_hash: format!("{id:016}"),
+            location: Location::custom(id.to_string()),
+            metadata: BTreeMap::new(),
+            chunks,
+        };
+        self.index.put("bench", format!("{id}"), doc, false);
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len("bench")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `k` nearest chunks as (document id, chunk), as Retrieve's SEMANTIC search finds them.
+    pub fn search(&self, query: &[f32], k: usize) -> Vec<(usize, usize)> {
+        self.index
+            .search(
+                "bench",
+                &Query {
+                    vector: query,
+                    text: "",
+                    k,
+                    filter: None,
+                    mode: Mode::Semantic,
+                },
+            )
+            .into_iter()
+            .filter_map(|hit| Some((hit.doc.location.uri().parse().ok()?, hit.chunk)))
+            .collect()
+    }
+}

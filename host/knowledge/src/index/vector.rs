@@ -1,0 +1,135 @@
+//! Approximate vector search: one usearch HNSW graph per knowledge base.
+//!
+//! Vectors are unit length, so the inner product is the cosine. The graph is rebuilt from the
+//! sled records at open; small or heavily filtered searches skip it and scan exactly (see
+//! `mod.rs`), so it only has to be good where exact search is too slow.
+
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+
+/// Neighbours per node and candidate-list sizes: the usual HNSW settings for ~0.99 recall@10
+/// on sentence embeddings; `cargo xtask bench knowledge` measures them.
+const CONNECTIVITY: usize = 16;
+const EXPANSION_ADD: usize = 128;
+const EXPANSION_SEARCH: usize = 96;
+
+pub(crate) struct Ann {
+    index: Index,
+    dimensions: usize,
+}
+
+impl std::fmt::Debug for Ann {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ann")
+            .field("dimensions", &self.dimensions)
+            .field("size", &self.index.size())
+            .finish()
+    }
+}
+
+impl Ann {
+    pub(crate) fn new(dimensions: usize) -> Result<Self, String> {
+        let options = IndexOptions {
+            dimensions,
+            metric: MetricKind::IP,
+            quantization: ScalarKind::F32,
+            connectivity: CONNECTIVITY,
+            expansion_add: EXPANSION_ADD,
+            expansion_search: EXPANSION_SEARCH,
+            multi: false,
+        };
+        let index = Index::new(&options).map_err(|e| e.to_string())?;
+        Ok(Self { index, dimensions })
+    }
+
+    pub(crate) fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.index.size()
+    }
+
+    /// Adds a vector. usearch needs capacity reserved first, and reserving is not safe beside
+    /// other calls: callers hold the knowledge base's write lock.
+    pub(crate) fn add(&mut self, key: u64, vector: &[f32]) -> Result<(), String> {
+        if vector.len() != self.dimensions {
+            return Err(format!(
+                "a {}-dimension vector cannot join a {}-dimension index",
+                vector.len(),
+                self.dimensions
+            ));
+        }
+        if self.index.size() + 1 > self.index.capacity() {
+            let capacity = (self.index.capacity() * 2).max(1024);
+            self.index.reserve(capacity).map_err(|e| e.to_string())?;
+        }
+        self.index.add(key, vector).map_err(|e| e.to_string())
+    }
+
+    pub(crate) fn remove(&mut self, key: u64) {
+        if let Err(e) = self.index.remove(key) {
+            tracing::warn!(key, error = %e, "vector index removal failed");
+        }
+    }
+
+    /// The `count` nearest keys to `query` (with their cosine), among those `allowed` passes.
+    pub(crate) fn search(
+        &self,
+        query: &[f32],
+        count: usize,
+        allowed: Option<&dyn Fn(u64) -> bool>,
+    ) -> Vec<(u64, f32)> {
+        if query.len() != self.dimensions || self.index.size() == 0 {
+            return Vec::new();
+        }
+        let matches = match allowed {
+            Some(allowed) => self.index.filtered_search(query, count, allowed),
+            None => self.index.search(query, count),
+        };
+        match matches {
+            // usearch's inner-product distance is `1 - dot`.
+            Ok(m) => m
+                .keys
+                .into_iter()
+                .zip(m.distances)
+                .map(|(key, distance)| (key, 1.0 - distance))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "vector search failed");
+                Vec::new()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / norm).collect()
+    }
+
+    #[test]
+    fn finds_neighbours_filters_and_forgets_removed_keys() {
+        let mut ann = Ann::new(3).unwrap();
+        for i in 0..2000u64 {
+            // Angles below 2π, so key 0 alone sits at angle 0.
+            let t = i as f32 / 400.0;
+            ann.add(i, &unit(&[t.cos(), t.sin(), 0.1])).unwrap();
+        }
+        assert_eq!(ann.len(), 2000);
+        let query = unit(&[1.0, 0.0, 0.1]);
+        let hits = ann.search(&query, 3, None);
+        assert_eq!(hits[0].0, 0);
+        assert!(hits[0].1 > 0.99);
+        let odd = |key: u64| key % 2 == 1;
+        let hits = ann.search(&query, 3, Some(&odd));
+        assert!(hits.iter().all(|(k, _)| k % 2 == 1), "{hits:?}");
+        assert_eq!(hits[0].0, 1);
+        ann.remove(0);
+        assert_ne!(ann.search(&query, 1, None)[0].0, 0);
+        assert!(ann.add(9999, &[1.0, 0.0]).is_err());
+    }
+}
