@@ -187,7 +187,7 @@ def test_documents_are_listed_fetched_and_deleted(agent, agent_runtime):
         "documentDetails"
     ]
     assert [d["status"] for d in details] == ["INDEXED", "FAILED"]
-    assert "application/pdf" in details[1]["statusReason"]
+    assert "not a valid PDF" in details[1]["statusReason"]
     listed = agent.list_knowledge_base_documents(knowledgeBaseId=kb, dataSourceId=ds)["documentDetails"]
     assert sorted(d["identifier"]["custom"]["id"] for d in listed) == ["notes.md", "scan.pdf"]
     results = agent_runtime.retrieve(knowledgeBaseId=kb, retrievalQuery={"text": "VPN password"})["retrievalResults"]

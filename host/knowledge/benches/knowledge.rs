@@ -77,7 +77,7 @@ fn main() {
     // Noise of this size puts a vector at cosine ~0.7 to its centroid, about where a
     // sentence sits to its topic with MiniLM.
     let spread = 1.0 / (DIMS as f32).sqrt();
-    let mut draw = |rng: &mut Rng| {
+    let draw = |rng: &mut Rng| {
         let c = &centroids[(rng.next() % TOPICS as u64) as usize];
         unit(c.iter().map(|x| x + spread * rng.normal()).collect())
     };

@@ -629,18 +629,16 @@ impl Knowledge {
             .models
             .text(plan.model_arn)
             .map_err(|e| KnowledgeError::invalid(model_field, e.to_string()))?;
-        if let Some(generation) = plan.generation {
-            if let Some(template) = generation
-                .prompt_template
-                .as_ref()
-                .and_then(|t| t.text_prompt_template.as_deref())
-                && (template.is_empty() || template.chars().count() > 4000)
-            {
-                return Err(KnowledgeError::invalid(
-                    format!("{}.promptTemplate.textPromptTemplate", plan.field),
-                    "Member must have length between 1 and 4000",
-                ));
-            }
+        if let Some(template) = plan
+            .generation
+            .and_then(|g| g.prompt_template.as_ref())
+            .and_then(|t| t.text_prompt_template.as_deref())
+            && (template.is_empty() || template.chars().count() > 4000)
+        {
+            return Err(KnowledgeError::invalid(
+                format!("{}.promptTemplate.textPromptTemplate", plan.field),
+                "Member must have length between 1 and 4000",
+            ));
         }
         Ok(())
     }
