@@ -471,42 +471,28 @@ def test_hybrid_search_rerank_and_guardrails_through_boto3(agent, agent_runtime,
 
 
 def test_converse_reads_document_blocks(runtime):
+    question = {"text": "Which badge do visitors show at the gate? Answer with the badge only."}
+
+    def ask(*content, **kw):
+        return runtime.converse(modelId=SMOLLM2, messages=[{"role": "user", "content": list(content)}], **kw)
+
+    def document(fmt, name, data):
+        return {"document": {"format": fmt, "name": name, "source": {"bytes": data}}}
+
     policy = make_docx("Parking", "Visitors park on level minus two and show the badge QX-19 at the gate.", [["Level", "Use"], ["-2", "Visitors"]])
-    reply = runtime.converse(
-        modelId=SMOLLM2,
-        messages=[{"role": "user", "content": [
-            {"document": {"format": "docx", "name": "parking policy", "source": {"bytes": policy}}},
-            {"text": "Which badge do visitors show at the gate? Answer with the badge only."},
-        ]}],
-        inferenceConfig={"maxTokens": 24, "temperature": 0},
-    )
-    bare = runtime.converse(
-        modelId=SMOLLM2,
-        messages=[{"role": "user", "content": [{"text": "Which badge do visitors show at the gate? Answer with the badge only."}]}],
-        inferenceConfig={"maxTokens": 1},
-    )
+    reply = ask(document("docx", "parking policy", policy), question, inferenceConfig={"maxTokens": 24, "temperature": 0})
+    bare = ask(question, inferenceConfig={"maxTokens": 1})
     # The document's text reached the prompt: its sentence and table cost their tokens.
     assert reply["usage"]["inputTokens"] >= bare["usage"]["inputTokens"] + 20, (reply["usage"], bare["usage"])
     assert reply["output"]["message"]["content"][0]["text"]
-    with pytest.raises(ClientError) as error:
-        runtime.converse(
-            modelId=SMOLLM2,
-            messages=[{"role": "user", "content": [
-                {"document": {"format": "pdf", "name": "report.pdf", "source": {"bytes": make_pdf(["x"])}}},
-                {"text": "Summarise."},
-            ]}],
-        )
-    assert error.value.response["Error"]["Code"] == "ValidationException"
-    assert "messages.0.content.0.document.name" in error.value.response["Error"]["Message"]
-    with pytest.raises(ClientError) as error:
-        runtime.converse(
-            modelId=SMOLLM2,
-            messages=[{"role": "user", "content": [
-                {"document": {"format": "pdf", "name": "report", "source": {"bytes": b"%PDF-1.4 cut"}}},
-                {"text": "Summarise."},
-            ]}],
-        )
-    assert "messages.0.content.0.document.source.bytes" in error.value.response["Error"]["Message"]
+    for doc, field in [
+        (document("pdf", "report.pdf", make_pdf(["x"])), "messages.0.content.0.document.name"),
+        (document("pdf", "report", b"%PDF-1.4 cut"), "messages.0.content.0.document.source.bytes"),
+    ]:
+        with pytest.raises(ClientError) as error:
+            ask(doc, {"text": "Summarise."})
+        assert error.value.response["Error"]["Code"] == "ValidationException"
+        assert field in error.value.response["Error"]["Message"]
 
 
 def test_a_server_killed_mid_ingestion_keeps_whole_documents_only(tmp_path):

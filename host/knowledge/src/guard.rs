@@ -64,13 +64,11 @@ impl Knowledge {
         guard: &Guard,
         text: &str,
     ) -> Result<Verdict, KnowledgeError> {
-        let input = ApplyInput::texts(ContentSource::Input, [text.to_owned()]);
-        Ok(self
-            .inner
-            .guardrails
-            .apply(&guard.id, guard.version, &input)
-            .await?
-            .verdict)
+        self.verdict(
+            guard,
+            &ApplyInput::texts(ContentSource::Input, [text.to_owned()]),
+        )
+        .await
     }
 
     /// The guardrail's verdict on a generated answer, grounded in `sources`.
@@ -103,11 +101,15 @@ impl Knowledge {
             content,
             output_scope: None,
         };
-        Ok(self
+        self.verdict(guard, &input).await
+    }
+
+    async fn verdict(&self, guard: &Guard, input: &ApplyInput) -> Result<Verdict, KnowledgeError> {
+        let outcome = self
             .inner
             .guardrails
-            .apply(&guard.id, guard.version, &input)
-            .await?
-            .verdict)
+            .apply(&guard.id, guard.version, input)
+            .await?;
+        Ok(outcome.verdict)
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use mantle_documents::{Format, Limits};
-use mantle_inference::Catalog;
+use mantle_inference::{Catalog, EmbeddingModel, InferenceError};
 use mantle_plugins::Registry;
 use mantle_plugins::plugin::chunker_api;
 use serde_json::Value;
@@ -157,6 +157,19 @@ pub(crate) async fn chunk_and_embed(
         }
     }
     Ok(chunks)
+}
+
+/// One text's embedding: a query's, for the searches and the reranker.
+pub(crate) async fn embed_query(
+    model: &EmbeddingModel,
+    text: &str,
+) -> Result<Vec<f32>, InferenceError> {
+    model
+        .embed(vec![text.to_owned()])
+        .await?
+        .vectors
+        .pop()
+        .ok_or_else(|| InferenceError::ModelFailed("the model returned no vector".into()))
 }
 
 /// Metadata from a Bedrock sidecar (`doc.pdf.metadata.json`: `{"metadataAttributes": {...}}`),

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::guard::{Guard, GuardrailAction};
 use crate::index::dot;
-use crate::ingest::{SourceDocument, content_type_of, parse};
+use crate::ingest::{SourceDocument, content_type_of, embed_query, parse};
 use crate::input::{DocumentIdentifier, DocumentSourceType};
 use crate::record::{RagSessionRecord, RagTurn};
 use crate::retrieve::{
@@ -503,7 +503,6 @@ impl Knowledge {
                     field: format!("{field}.generationConfiguration"),
                 };
                 self.check_generation(&plan)?;
-                self.find_knowledge_base(&kb)?;
                 (plan, Retrieval::KnowledgeBase(kb, search))
             }
             RagType::ExternalSources => {
@@ -545,7 +544,12 @@ impl Knowledge {
             }
         }
         let references = match (&blocked_input, retrieval) {
-            (Some(_), _) => Vec::new(),
+            // Nothing is retrieved, but an unknown knowledge base is still an error.
+            (Some(_), Retrieval::KnowledgeBase(kb, _)) => {
+                self.find_knowledge_base(&kb)?;
+                Vec::new()
+            }
+            (Some(_), Retrieval::External(..)) => Vec::new(),
             (None, Retrieval::KnowledgeBase(kb, mut search)) => {
                 search.text = question.clone();
                 self.search(&kb, &search).await?
@@ -723,14 +727,7 @@ impl Knowledge {
         )
         .await
         .map_err(|e| KnowledgeError::invalid(&field, e))?;
-        let query = self
-            .inner
-            .models
-            .embedding(&embedding)?
-            .embed(vec![question.to_owned()])
-            .await?
-            .vectors
-            .remove(0);
+        let query = embed_query(self.inner.models.embedding(&embedding)?, question).await?;
         let mut scored: Vec<(f32, &str)> = chunks
             .iter()
             .filter(|c| !c.vector.is_empty())

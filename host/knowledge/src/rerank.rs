@@ -12,6 +12,7 @@ use mantle_inference::{Catalog, EmbeddingModel, InferenceError, MINILM_ID};
 
 use crate::KnowledgeError;
 use crate::index::dot;
+use crate::ingest::embed_query;
 
 /// Sources embedded per model call.
 const BATCH: usize = 64;
@@ -161,12 +162,7 @@ pub(crate) async fn relevance(
     query: &str,
     texts: &[String],
 ) -> Result<Vec<f32>, KnowledgeError> {
-    let query = model
-        .embed(vec![query.to_owned()])
-        .await?
-        .vectors
-        .pop()
-        .ok_or_else(|| InferenceError::ModelFailed("the model returned no vector".into()))?;
+    let query = embed_query(model, query).await?;
     let mut scores = Vec::with_capacity(texts.len());
     for batch in texts.chunks(BATCH) {
         // The model refuses empty inputs; an empty source is simply irrelevant.
@@ -181,9 +177,13 @@ pub(crate) async fn relevance(
     Ok(scores)
 }
 
+/// A checked source: the text the reranker reads, and the document its result returns.
+type Source<'a> = (String, &'a RerankDocument);
+
 impl RerankInput {
-    /// The query and the source texts, checked, with mistakes named by their wire path.
-    fn texts(&self) -> Result<(String, Vec<String>), KnowledgeError> {
+    /// The query, and each source's text and document, checked, with mistakes named by their
+    /// wire path.
+    fn texts(&self) -> Result<(String, Vec<Source<'_>>), KnowledgeError> {
         if self.next_token.is_some() {
             return Err(KnowledgeError::invalid(
                 "nextToken",
@@ -243,7 +243,7 @@ impl RerankInput {
                     }
                 },
             };
-            texts.push(text);
+            texts.push((text, document));
         }
         Ok((query, texts))
     }
@@ -254,7 +254,7 @@ pub(crate) async fn rerank(
     models: &Catalog,
     input: &RerankInput,
 ) -> Result<RerankOutput, KnowledgeError> {
-    let (query, texts) = input.texts()?;
+    let (query, sources) = input.texts()?;
     let configuration = input
         .reranking_configuration
         .bedrock_reranking_configuration
@@ -273,13 +273,14 @@ pub(crate) async fn rerank(
             ));
         }
         Some(n) => n as usize,
-        None => texts.len(),
+        None => sources.len(),
     };
     let model = reranker(
         models,
         &configuration.model_configuration.model_arn,
         "rerankingConfiguration.bedrockRerankingConfiguration.modelConfiguration.modelArn",
     )?;
+    let texts: Vec<String> = sources.iter().map(|(text, _)| text.clone()).collect();
     let scores = relevance(model, &query, &texts).await?;
     let mut order: Vec<usize> = (0..texts.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
@@ -290,14 +291,7 @@ pub(crate) async fn rerank(
             .map(|index| RerankResult {
                 index,
                 relevance_score: scores[index],
-                document: input.sources[index]
-                    .inline_document_source
-                    .clone()
-                    .unwrap_or(RerankDocument {
-                        kind: DocumentType::Text,
-                        text_document: None,
-                        json_document: None,
-                    }),
+                document: sources[index].1.clone(),
             })
             .collect(),
     })

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use mantle_guardrails::{Guardrails, Verdict};
-use mantle_inference::{Catalog, InferenceError};
+use mantle_inference::Catalog;
 use mantle_plugins::Registry;
 use mantle_store::{Store, Table};
 use serde_json::Value;
@@ -17,6 +17,7 @@ use crate::config::{
 };
 use crate::guard::{Guard, GuardrailAction};
 use crate::index::{Index, IndexedDoc, Mode, Query};
+use crate::ingest::embed_query;
 use crate::input::{
     CreateKnowledgeBaseInput, DataSourceInput, ListInput, UpdateKnowledgeBaseInput,
 };
@@ -699,12 +700,15 @@ impl Knowledge {
         };
         // The query is the guarded input: a blocked one searches nothing, a masked one
         // searches with its findings masked.
-        self.find_knowledge_base(kb)?;
         let guard = Guard::parse(reference, "guardrailConfiguration")?;
         let verdict = self.guard_input(&guard, &search.text).await?;
         let action = GuardrailAction::of(&verdict);
         let retrieval_results = match verdict {
-            Verdict::Blocked(_) => Vec::new(),
+            // Nothing is searched, but an unknown knowledge base is still an error.
+            Verdict::Blocked(_) => {
+                self.find_knowledge_base(kb)?;
+                Vec::new()
+            }
             Verdict::Masked(texts) => {
                 search.text = texts.into_iter().next().unwrap_or_default();
                 self.search(kb, &search).await?
@@ -726,12 +730,7 @@ impl Knowledge {
     ) -> Result<Vec<RetrievalResult>, KnowledgeError> {
         let record = self.find_knowledge_base(kb)?;
         let model = self.inner.models.embedding(&record.embedding_model)?;
-        let query = model
-            .embed(vec![search.text.clone()])
-            .await?
-            .vectors
-            .pop()
-            .ok_or_else(|| InferenceError::ModelFailed("the model returned no vector".into()))?;
+        let query = embed_query(model, &search.text).await?;
         let hits = self.inner.index.search(
             kb.as_str(),
             &Query {

@@ -119,7 +119,8 @@ fn chunk_key(serial: u64, chunk: usize) -> u64 {
     (serial << CHUNK_BITS) | chunk as u64
 }
 
-/// The documents a filter lets through: serials for the vector search, record keys for BM25.
+/// The documents a filter lets through: serials for the vector search, record keys for BM25
+/// (hybrid searches only).
 struct Allowed {
     serials: HashSet<u64>,
     keys: Vec<String>,
@@ -254,7 +255,9 @@ impl Index {
             for (key, doc) in &entry.docs {
                 if filter.matches(&doc.metadata) {
                     allowed.serials.insert(doc.serial);
-                    allowed.keys.push(format!("{kb}/{key}"));
+                    if query.mode == Mode::Hybrid {
+                        allowed.keys.push(format!("{kb}/{key}"));
+                    }
                     allowed.chunks += doc.searchable().count();
                 }
             }
