@@ -51,6 +51,7 @@ pub mod log;
 pub mod models;
 pub mod testkit;
 pub mod text;
+pub mod tokens;
 pub mod tool;
 
 pub use bindings::host::mantle::plugin::types::{PluginError, Span};

@@ -185,7 +185,7 @@ fn instances_are_fresh_per_call_unless_the_manifest_opts_in() {
 fn a_plugin_embeds_counts_tokens_and_generates_with_the_hosts_models() {
     use mantle_inference::Catalog;
     use mantle_inference::catalog::{MINILM_ID, SMOLLM2_ID};
-    use mantle_server::plugin_models::PluginModels;
+    use mantle_inference::plugin_models::PluginModels;
 
     let catalog = Catalog::load_defaults(&mantle_models::model_dir::default_model_dir());
     assert!(

@@ -318,6 +318,67 @@ def test_s3_ingestion_jobs_read_the_embedded_bucket_root(agent, agent_runtime, s
     assert [j["ingestionJobId"] for j in jobs] == [started["ingestionJobId"]]
 
 
+
+def test_web_data_sources_crawl_a_site_through_boto3(agent, agent_runtime, tmp_path):
+    """A WEB data source made by boto3 crawls a static site served on 127.0.0.1."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.html").write_text(
+        '<html><body><h1>Handbook</h1><a href="backups.html">backups</a> <a href="/other/">elsewhere</a></body></html>'
+    )
+    (tmp_path / "docs" / "backups.html").write_text(
+        "<html><body><p>" + DOCS["backups"][0] + "</p></body></html>"
+    )
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "index.html").write_text("<html><body>Outside the seed's path.</body></html>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{site.server_address[1]}"
+    try:
+        kb = create_kb(agent, "webkb")["knowledgeBaseId"]
+        ds = agent.create_data_source(
+            knowledgeBaseId=kb,
+            name="site",
+            dataSourceConfiguration={
+                "type": "WEB",
+                "webConfiguration": {
+                    "sourceConfiguration": {"urlConfiguration": {"seedUrls": [{"url": f"{origin}/docs/"}]}},
+                    "crawlerConfiguration": {"crawlerLimits": {"rateLimit": 300, "maxPages": 10}},
+                },
+            },
+        )["dataSource"]
+        assert ds["dataSourceConfiguration"]["webConfiguration"]["crawlerConfiguration"]["crawlerLimits"] == {
+            "rateLimit": 300,
+            "maxPages": 10,
+        }
+        started = agent.start_ingestion_job(knowledgeBaseId=kb, dataSourceId=ds["dataSourceId"])["ingestionJob"]
+        job = wait_for_job(agent, kb, ds["dataSourceId"], started["ingestionJobId"])
+        assert job["status"] == "COMPLETE", job
+        assert job["statistics"]["numberOfNewDocumentsIndexed"] == 2, job
+        results = agent_runtime.retrieve(
+            knowledgeBaseId=kb,
+            retrievalQuery={"text": "How long are backups kept?"},
+            retrievalConfiguration={"vectorSearchConfiguration": {"numberOfResults": 1}},
+        )["retrievalResults"]
+        assert results[0]["location"] == {"type": "WEB", "webLocation": {"url": f"{origin}/docs/backups.html"}}
+        with pytest.raises(ClientError) as error:
+            agent.create_data_source(
+                knowledgeBaseId=kb,
+                name="bad",
+                dataSourceConfiguration={
+                    "type": "WEB",
+                    "webConfiguration": {"sourceConfiguration": {"urlConfiguration": {"seedUrls": [{"url": "ftp://x"}]}}},
+                },
+            )
+        assert error.value.response["Error"]["Code"] == "ValidationException"
+        assert "seedUrls.0.url" in error.value.response["Error"]["Message"]
+    finally:
+        site.shutdown()
+
 def make_pdf(pages):
     pdf = fpdf.FPDF()
     pdf.set_font("Helvetica", size=12)

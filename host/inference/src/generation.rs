@@ -150,12 +150,12 @@ impl EmbeddingModel {
         self.model.dim()
     }
 
-    /// The tokens of `text` as this model reads it.
+    /// The tokens of `text` for this model's tokenizer, special tokens excluded; a text longer
+    /// than the model reads counts whole (the embedding itself reads only the first
+    /// `max_seq_length` tokens).
     pub fn count_tokens(&self, text: &str) -> Result<usize, InferenceError> {
         self.model
-            .tokenizer()
-            .encode(text)
-            .map(|ids| ids.len())
+            .count_tokens(text)
             .map_err(|e| InferenceError::ModelFailed(format!("tokenizer failed: {e}")))
     }
 

@@ -33,6 +33,8 @@ pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod generation;
+#[cfg(feature = "plugins")]
+pub mod plugin_models;
 pub mod prepare;
 pub mod request;
 pub mod tools;

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::ingest::{SourceDocument, chunk_and_embed, content_type_of, parse, sidecar_metadata};
+use crate::ingest::{
+    Chunking, SourceDocument, chunk_and_embed, content_type_of, parse, sidecar_metadata,
+};
 use crate::input::{
     CustomSourceType, DocumentIdentifier, DocumentIdentifiersInput, DocumentMetadataType,
     DocumentSourceType, IngestDocumentsInput, InlineContentType, KnowledgeBaseDocument, ListInput,
@@ -78,6 +80,12 @@ impl Knowledge {
         let content = &document.content;
         let expected = match ds.configuration.kind {
             crate::config::DataSourceType::S3 => DocumentSourceType::S3,
+            crate::config::DataSourceType::Web => {
+                return Err(KnowledgeError::invalid(
+                    "dataSourceId",
+                    "a WEB data source takes its documents from its crawl; start an ingestion job",
+                ));
+            }
             _ => DocumentSourceType::Custom,
         };
         if content.data_source_type != expected {
@@ -177,6 +185,7 @@ impl Knowledge {
                         data_source_type: DocumentSourceType::Custom,
                         s3: None,
                         custom: Some(custom.custom_document_identifier.clone()),
+                        web: None,
                     },
                     Location::custom(id.clone()),
                     bytes,
@@ -202,11 +211,19 @@ impl Knowledge {
                             bucket_owner_account_id: None,
                         }),
                         custom: None,
+                        web: None,
                     },
                     Location::s3(uri.clone()),
                     bytes,
                     content_type_of(uri).to_owned(),
                 )
+            }
+            // Pages come from a crawl, never from this call.
+            DocumentSourceType::Web => {
+                return Err(KnowledgeError::invalid(
+                    format!("{field}.content.dataSourceType"),
+                    "Member must satisfy enum value set: [CUSTOM, S3]",
+                ));
             }
         };
         let metadata = match &document.metadata {
@@ -258,15 +275,8 @@ impl Knowledge {
         source: SourceDocument,
     ) -> Result<Indexed, KnowledgeError> {
         let inner = &self.inner;
-        let chunking = ds
-            .ingestion
-            .as_ref()
-            .and_then(|i| i.chunking_configuration.as_ref())
-            .map_or_else(
-                || "{}".to_owned(),
-                |c| serde_json::to_string(c).unwrap_or_default(),
-            );
-        let hash = source.content_hash(&chunking, &kb.embedding_model);
+        let chunking = Chunking::new(ds.ingestion.as_ref(), &kb.embedding_model);
+        let hash = source.content_hash(&chunking.fingerprint(&inner.registry), &kb.embedding_model);
         let doc_key = document_key(&source.identifier);
         let key = format!("{}/{}/{doc_key}", kb.id, ds.id);
         let previous = inner.docs.get(&key)?;
@@ -459,11 +469,12 @@ fn check_identifiers(identifiers: &[DocumentIdentifier]) -> Result<(), Knowledge
         let ok = match identifier.data_source_type {
             DocumentSourceType::Custom => identifier.custom.is_some(),
             DocumentSourceType::S3 => identifier.s3.is_some(),
+            DocumentSourceType::Web => identifier.web.is_some(),
         };
         if !ok {
             return Err(KnowledgeError::invalid(
                 format!("documentIdentifiers.{i}"),
-                "the member named by dataSourceType (custom or s3) must be set",
+                "the member named by dataSourceType (custom, s3 or web) must be set",
             ));
         }
     }

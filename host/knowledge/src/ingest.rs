@@ -11,12 +11,16 @@ use mantle_plugins::plugin::chunker_api;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::config::{ChunkingStrategy, VectorIngestionConfiguration};
 use crate::input::DocumentIdentifier;
 use crate::record::StoredChunk;
 use crate::retrieve::Location;
 
 /// The built-in chunker (FIXED_SIZE, HIERARCHICAL, NONE and Bedrock's default).
 pub const BUILTIN_CHUNKER: &str = "fixed-size-chunker";
+
+/// The built-in SEMANTIC chunker.
+pub const SEMANTIC_CHUNKER: &str = "semantic-chunker";
 
 /// Texts embedded per model call.
 const EMBED_BATCH: usize = 32;
@@ -32,8 +36,9 @@ pub(crate) struct SourceDocument {
 }
 
 impl SourceDocument {
-    /// What the document's chunks depend on: its bytes, type and metadata, the chunking and
-    /// the embedding model. An unchanged hash means there is nothing to redo.
+    /// What the document's chunks depend on: its bytes, type and metadata, the chunking (with
+    /// the plugins' versions) and the embedding model. An unchanged hash means there is nothing
+    /// to redo.
     pub(crate) fn content_hash(&self, chunking: &str, model: &str) -> String {
         let mut hash = Sha256::new();
         for part in [
@@ -79,22 +84,74 @@ pub(crate) async fn parse(bytes: Vec<u8>, content_type: &str) -> Result<String, 
     .map_err(|e| e.to_string())
 }
 
-/// Splits `text` with the chunker plugin and embeds the searchable chunks.
+/// How a data source's documents become chunks: the chunker plugin for its strategy, the
+/// config that plugin is called with, and the POST_CHUNKING plugin if one is named.
+#[derive(Debug, Clone)]
+pub(crate) struct Chunking {
+    chunker: &'static str,
+    config: String,
+    transform: Option<String>,
+}
+
+impl Chunking {
+    /// The plan for `ingestion` (Bedrock's default chunking when it names none) with the
+    /// knowledge base's embedding model, whose tokenizer sizes the chunks and whose
+    /// embeddings find SEMANTIC breakpoints.
+    pub(crate) fn new(
+        ingestion: Option<&VectorIngestionConfiguration>,
+        embedding_model: &str,
+    ) -> Self {
+        let chunking = ingestion.and_then(|i| i.chunking_configuration.as_ref());
+        let mut config = chunking
+            .and_then(|c| serde_json::to_value(c).ok())
+            .unwrap_or_else(|| Value::Object(Default::default()));
+        if let Value::Object(fields) = &mut config {
+            fields.insert("embeddingModelId".into(), embedding_model.into());
+        }
+        let chunker = match chunking.map(|c| c.chunking_strategy) {
+            Some(ChunkingStrategy::Semantic) => SEMANTIC_CHUNKER,
+            _ => BUILTIN_CHUNKER,
+        };
+        Self {
+            chunker,
+            config: config.to_string(),
+            transform: ingestion
+                .and_then(|i| i.custom_transformation_configuration.as_ref())
+                .and_then(|c| c.post_chunking_plugin())
+                .map(str::to_owned),
+        }
+    }
+
+    /// What chunks depend on, for the content hash: the configs and the versions of the
+    /// plugins installed now, so a new chunker version re-chunks on the next ingestion.
+    pub(crate) fn fingerprint(&self, registry: &Registry) -> String {
+        let version = |name: &str| {
+            registry
+                .resolve(name)
+                .map_or_else(|_| name.to_owned(), |p| p.id().to_owned())
+        };
+        let transform = self.transform.as_deref().map(version).unwrap_or_default();
+        format!("{} {} {transform}", version(self.chunker), self.config)
+    }
+}
+
+/// Splits `text` with the chunker plugin (then the POST_CHUNKING plugin, if any) and embeds
+/// the searchable chunks.
 pub(crate) async fn chunk_and_embed(
     registry: &Registry,
     models: &Catalog,
     embedding_model: &str,
     document: &SourceDocument,
     text: String,
-    chunking: &str,
+    chunking: &Chunking,
 ) -> Result<Vec<StoredChunk>, String> {
     if text.trim().is_empty() {
         return Err("the document has no text".into());
     }
     let plugin = registry
-        .resolve(BUILTIN_CHUNKER)
+        .resolve(chunking.chunker)
         .map_err(|e| format!("chunking failed: {e}"))?;
-    let attributes = document
+    let attributes: Vec<(String, String)> = document
         .metadata
         .iter()
         .map(|(k, v)| {
@@ -108,12 +165,15 @@ pub(crate) async fn chunk_and_embed(
         id: document.location.uri().to_owned(),
         text,
         content_type: document.content_type.clone(),
-        metadata: attributes,
+        metadata: attributes.clone(),
     };
-    let pieces = plugin
-        .split(&request, chunking)
+    let mut pieces = plugin
+        .split(&request, &chunking.config)
         .await
         .map_err(|e| format!("chunking failed: {e}"))?;
+    if let Some(name) = &chunking.transform {
+        pieces = transform(registry, name, &request, pieces, &chunking.config).await?;
+    }
     let count = pieces.len();
     let mut is_parent = vec![false; count];
     for parent in pieces.iter().filter_map(|c| c.parent) {
@@ -157,6 +217,54 @@ pub(crate) async fn chunk_and_embed(
         }
     }
     Ok(chunks)
+}
+
+/// Runs the POST_CHUNKING plugin over each searchable chunk: the chunks it answers replace
+/// that chunk (none drops it, several split it), under the chunk's parent. Parents pass
+/// through unchanged, since they are what a search returns around its children.
+async fn transform(
+    registry: &Registry,
+    name: &str,
+    document: &chunker_api::Document,
+    pieces: Vec<chunker_api::Chunk>,
+    config: &str,
+) -> Result<Vec<chunker_api::Chunk>, String> {
+    let plugin = registry.resolve(name).map_err(|e| {
+        format!("the custom transformation failed: plugin {name} cannot be called: {e}")
+    })?;
+    let is_parent: Vec<bool> = (0..pieces.len())
+        .map(|i| pieces.iter().any(|c| c.parent == Some(i as u32)))
+        .collect();
+    let mut out = Vec::with_capacity(pieces.len());
+    // Old index of each kept parent → its index in `out`.
+    let mut moved: BTreeMap<u32, u32> = BTreeMap::new();
+    for (i, piece) in pieces.into_iter().enumerate() {
+        if is_parent[i] {
+            moved.insert(i as u32, out.len() as u32);
+            out.push(piece);
+            continue;
+        }
+        let parent = piece.parent.and_then(|p| moved.get(&p).copied());
+        let mut metadata = document.metadata.clone();
+        metadata.extend(piece.metadata.iter().cloned());
+        metadata.push(("chunkIndex".to_owned(), i.to_string()));
+        let request = chunker_api::Document {
+            id: document.id.clone(),
+            text: piece.text,
+            content_type: "text/plain".to_owned(),
+            metadata,
+        };
+        let replaced = plugin
+            .split(&request, config)
+            .await
+            .map_err(|e| format!("the custom transformation failed at chunk {i}: {e}"))?;
+        for mut chunk in replaced {
+            chunk.parent = parent;
+            chunk.level = piece.level;
+            out.push(chunk);
+        }
+    }
+    Ok(out)
 }
 
 /// One text's embedding: a query's, for the searches and the reranker.

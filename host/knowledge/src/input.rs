@@ -196,6 +196,9 @@ pub struct DocumentContent {
 pub enum DocumentSourceType {
     Custom,
     S3,
+    /// A page of a WEB data source. Bedrock's model has no such member; this server lists a
+    /// crawl's pages with it, and Get/DeleteKnowledgeBaseDocuments accept it.
+    Web,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -319,7 +322,8 @@ pub enum MetadataValueType {
     StringList,
 }
 
-/// Which document an operation means: a CUSTOM document's id or an S3 document's URI.
+/// Which document an operation means: a CUSTOM document's id, an S3 document's URI or a
+/// crawled page's URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DocumentIdentifier {
@@ -328,6 +332,26 @@ pub struct DocumentIdentifier {
     pub s3: Option<S3Location>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<CustomDocumentIdentifier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebDocumentIdentifier>,
+}
+
+impl DocumentIdentifier {
+    /// A crawled page, by its URL.
+    pub fn web(url: impl Into<String>) -> Self {
+        Self {
+            data_source_type: DocumentSourceType::Web,
+            s3: None,
+            custom: None,
+            web: Some(WebDocumentIdentifier { url: url.into() }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebDocumentIdentifier {
+    pub url: String,
 }
 
 /// GetKnowledgeBaseDocuments' and DeleteKnowledgeBaseDocuments' body.

@@ -22,6 +22,7 @@ use crate::output::{
 use crate::record::{DataSourceRecord, IngestionJobRecord, KnowledgeBaseRecord, document_key};
 use crate::retrieve::Location;
 use crate::service::{Knowledge, check_client_token, now, page};
+use crate::web::{Crawler, Page};
 use crate::{DataSourceId, IngestionJobId, KnowledgeBaseId, KnowledgeError};
 
 /// The most per-document reasons a job keeps; the statistics count the rest.
@@ -178,6 +179,7 @@ impl Knowledge {
             // a job over one has nothing to scan.
             DataSourceType::Custom => Ok(IngestionJobStatus::Complete),
             DataSourceType::S3 => self.sync_s3(key, &kb, &ds, stop).await,
+            DataSourceType::Web => self.sync_web(key, &kb, &ds, stop).await,
             other => Err(KnowledgeError::invalid(
                 "dataSourceConfiguration.type",
                 format!(
@@ -246,6 +248,7 @@ impl Knowledge {
                     bucket_owner_account_id: None,
                 }),
                 custom: None,
+                web: None,
             };
             seen.insert(document_key(&identifier));
             let outcome = match self.read_object(bucket, object, &sidecars).await {
@@ -261,25 +264,119 @@ impl Knowledge {
                 }
                 Err(reason) => Indexed::Failed(reason),
             };
-            let updated = self.update_job(key, |job| {
-                let stats = &mut job.statistics;
-                match &outcome {
-                    Indexed::New => stats.number_of_new_documents_indexed += 1,
-                    Indexed::Modified => stats.number_of_modified_documents_indexed += 1,
-                    Indexed::Unchanged => stats.number_of_documents_skipped += 1,
-                    Indexed::Failed(reason) => {
-                        stats.number_of_documents_failed += 1;
-                        if job.failure_reasons.len() < MAX_FAILURE_REASONS {
-                            job.failure_reasons.push(format!("{uri}: {reason}"));
-                        }
-                    }
-                }
-            })?;
-            if updated.is_none() {
+            if !self.count(key, &uri, &outcome)? {
                 return Ok(IngestionJobStatus::Stopped);
             }
         }
-        // Documents indexed before whose objects are gone leave the index.
+        self.remove_unseen(key, kb, ds, &seen)?;
+        Ok(if stop.load(Ordering::Relaxed) {
+            IngestionJobStatus::Stopped
+        } else {
+            IngestionJobStatus::Complete
+        })
+    }
+
+    /// Crawls a WEB data source and indexes each page it yields. Pages the crawl no longer
+    /// reaches leave the index, except those it could not read this time (a timeout or a
+    /// server error keeps the copy indexed before).
+    async fn sync_web(
+        &self,
+        key: &str,
+        kb: &KnowledgeBaseRecord,
+        ds: &DataSourceRecord,
+        stop: &AtomicBool,
+    ) -> Result<IngestionJobStatus, KnowledgeError> {
+        let Some(web) = ds.configuration.web_configuration.as_ref() else {
+            return Err(KnowledgeError::invalid(
+                "dataSourceConfiguration.webConfiguration",
+                "Member must not be null",
+            ));
+        };
+        let mut crawler = match Crawler::new(web) {
+            Ok(crawler) => crawler,
+            Err(reason) => {
+                self.update_job(key, |job| job.failure_reasons.push(reason.clone()))?;
+                return Ok(IngestionJobStatus::Failed);
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut last_commit = Instant::now();
+        while let Some(page) = crawler.next().await {
+            if last_commit.elapsed() >= KEYWORD_COMMIT_INTERVAL {
+                self.inner.index.commit();
+                last_commit = Instant::now();
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Ok(IngestionJobStatus::Stopped);
+            }
+            let (url, outcome) = match page {
+                Page::Document {
+                    url,
+                    content_type,
+                    bytes,
+                } => {
+                    let identifier = DocumentIdentifier::web(url.clone());
+                    seen.insert(document_key(&identifier));
+                    let source = SourceDocument {
+                        identifier,
+                        location: Location::web(url.clone()),
+                        content_type,
+                        bytes,
+                        metadata: BTreeMap::new(),
+                    };
+                    (url, self.index_source(kb, ds, source).await?)
+                }
+                Page::Failed { url, reason, gone } => {
+                    if !gone {
+                        seen.insert(document_key(&DocumentIdentifier::web(url.clone())));
+                    }
+                    (url, Indexed::Failed(reason))
+                }
+            };
+            let scanned = u64::from(crawler.fetched());
+            self.update_job(key, |job| {
+                job.statistics.number_of_documents_scanned = scanned;
+            })?;
+            if !self.count(key, &url, &outcome)? {
+                return Ok(IngestionJobStatus::Stopped);
+            }
+        }
+        self.remove_unseen(key, kb, ds, &seen)?;
+        Ok(if stop.load(Ordering::Relaxed) {
+            IngestionJobStatus::Stopped
+        } else {
+            IngestionJobStatus::Complete
+        })
+    }
+
+    /// Adds one document's outcome to the job's statistics; false when the job is gone (its
+    /// data source was deleted).
+    fn count(&self, key: &str, name: &str, outcome: &Indexed) -> Result<bool, KnowledgeError> {
+        let updated = self.update_job(key, |job| {
+            let stats = &mut job.statistics;
+            match outcome {
+                Indexed::New => stats.number_of_new_documents_indexed += 1,
+                Indexed::Modified => stats.number_of_modified_documents_indexed += 1,
+                Indexed::Unchanged => stats.number_of_documents_skipped += 1,
+                Indexed::Failed(reason) => {
+                    stats.number_of_documents_failed += 1;
+                    if job.failure_reasons.len() < MAX_FAILURE_REASONS {
+                        job.failure_reasons.push(format!("{name}: {reason}"));
+                    }
+                }
+            }
+        })?;
+        Ok(updated.is_some())
+    }
+
+    /// Removes from the index the data source's documents this scan did not see.
+    fn remove_unseen(
+        &self,
+        key: &str,
+        kb: &KnowledgeBaseRecord,
+        ds: &DataSourceRecord,
+        seen: &HashSet<String>,
+    ) -> Result<(), KnowledgeError> {
         let prefix = format!("{}/{}/", kb.id, ds.id);
         let mut deleted = 0u64;
         for (record_key, _) in self.inner.docs.scan_prefix(&prefix)? {
@@ -295,11 +392,7 @@ impl Knowledge {
         self.update_job(key, |job| {
             job.statistics.number_of_documents_deleted = deleted
         })?;
-        Ok(if stop.load(Ordering::Relaxed) {
-            IngestionJobStatus::Stopped
-        } else {
-            IngestionJobStatus::Complete
-        })
+        Ok(())
     }
 
     /// An object's bytes and the metadata of its sidecar, if it has one.

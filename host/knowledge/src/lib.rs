@@ -46,12 +46,13 @@ mod record;
 pub mod rerank;
 pub mod retrieve;
 mod service;
+mod web;
 
 pub use error::KnowledgeError;
 pub use filter::{Operator, RetrievalFilter};
 pub use guard::GuardrailAction;
 pub use ids::{DataSourceId, IngestionJobId, KnowledgeBaseId};
-pub use ingest::BUILTIN_CHUNKER;
+pub use ingest::{BUILTIN_CHUNKER, SEMANTIC_CHUNKER};
 pub use input::{
     CreateKnowledgeBaseInput, DataSourceInput, DocumentIdentifiersInput, IngestDocumentsInput,
     ListIngestionJobsInput, ListInput, StartIngestionJobInput, UpdateKnowledgeBaseInput,

@@ -710,6 +710,7 @@ impl Knowledge {
                 data_source_type: DocumentSourceType::Custom,
                 s3: None,
                 custom: None,
+                web: None,
             },
             location: location.clone(),
             bytes: Vec::new(),
@@ -723,7 +724,7 @@ impl Knowledge {
             &embedding,
             &document,
             text,
-            "{}",
+            &crate::ingest::Chunking::new(None, &embedding),
         )
         .await
         .map_err(|e| KnowledgeError::invalid(&field, e))?;

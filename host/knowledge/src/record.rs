@@ -12,7 +12,7 @@ use crate::config::{
     DataDeletionPolicy, DataSourceConfiguration, KnowledgeBaseConfiguration,
     VectorIngestionConfiguration,
 };
-use crate::input::{DocumentIdentifier, MetadataConfiguration};
+use crate::input::{DocumentIdentifier, DocumentSourceType, MetadataConfiguration};
 use crate::output::{DocumentStatus, IngestionJobStatistics, IngestionJobStatus, Tags};
 use crate::retrieve::Location;
 
@@ -135,10 +135,19 @@ pub(crate) struct StoredChunk {
 
 /// The part of a document's record key after `{kb}/{ds}/`.
 pub(crate) fn document_key(identifier: &DocumentIdentifier) -> String {
-    match (&identifier.custom, &identifier.s3) {
-        (Some(custom), _) => format!("custom:{}", custom.id),
-        (None, Some(s3)) => format!("s3:{}", s3.uri),
-        (None, None) => String::new(),
+    match identifier.data_source_type {
+        DocumentSourceType::Custom => identifier
+            .custom
+            .as_ref()
+            .map_or_else(String::new, |custom| format!("custom:{}", custom.id)),
+        DocumentSourceType::S3 => identifier
+            .s3
+            .as_ref()
+            .map_or_else(String::new, |s3| format!("s3:{}", s3.uri)),
+        DocumentSourceType::Web => identifier
+            .web
+            .as_ref()
+            .map_or_else(String::new, |web| format!("web:{}", web.url)),
     }
 }
 

@@ -325,6 +325,15 @@ impl Location {
         }
     }
 
+    pub fn web(url: impl Into<String>) -> Self {
+        Self {
+            kind: LocationType::Web,
+            s3_location: None,
+            web_location: Some(UrlLocation { url: url.into() }),
+            custom_document_location: None,
+        }
+    }
+
     pub fn custom(id: impl Into<String>) -> Self {
         Self {
             kind: LocationType::Custom,

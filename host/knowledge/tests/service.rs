@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use mantle_guardrails::Guardrails;
 use mantle_inference::Catalog;
+use mantle_inference::plugin_models::PluginModels;
 use mantle_knowledge::output::{DocumentStatus, IngestionJobStatus};
 use mantle_knowledge::{
     ArnScope, DataSourceId, Knowledge, KnowledgeBaseId, KnowledgeDirs, KnowledgeError, ListInput,
@@ -17,6 +18,9 @@ use mantle_plugins::{EngineConfig, HostServices, PluginEngine, Registry};
 use mantle_store::Store;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+
+#[path = "service/web.rs"]
+mod web;
 
 const MINILM: &str = "arn:aws:bedrock:us-east-1::foundation-model/hf.all-minilm-l6-v2-v1:0";
 const SMOLLM2: &str = "hf.smollm2-135m-instruct-v1:0";
@@ -39,11 +43,35 @@ fn models() -> Arc<Catalog> {
         .clone()
 }
 
-/// The plugins these tests use, as `cargo xtask build-plugins` lays them out.
-const PLUGINS: [&str; 3] = ["fixed-size-chunker", "word-filter", "sensitive-information"];
+/// The plugins these tests use, as `cargo xtask build-plugins` lays them out: built-ins from
+/// `plugins/dist`, test fixtures from `plugins/dist-fixtures`.
+const PLUGINS: [&str; 4] = [
+    "fixed-size-chunker",
+    "semantic-chunker",
+    "word-filter",
+    "sensitive-information",
+];
+const FIXTURES: [&str; 1] = ["chunk-transform"];
 
 fn registry(plugins: &Path) -> Arc<Registry> {
-    let dist = repo().join("plugins/dist");
+    install(plugins, "plugins/dist", &PLUGINS);
+    install(plugins, "plugins/dist-fixtures", &FIXTURES);
+    let engine = Arc::new(
+        PluginEngine::new(EngineConfig {
+            cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("knowledge-components")),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let services = HostServices {
+        models: Some(Arc::new(PluginModels::new(models()))),
+        ..Default::default()
+    };
+    Registry::open(engine, Arc::new(services), plugins.to_owned()).unwrap()
+}
+
+fn install(plugins: &Path, dist: &str, names: &[&str]) {
+    let dist = repo().join(dist);
     let built: Vec<std::fs::DirEntry> = std::fs::read_dir(&dist)
         .unwrap_or_else(|_| {
             panic!(
@@ -53,7 +81,7 @@ fn registry(plugins: &Path) -> Arc<Registry> {
         })
         .flatten()
         .collect();
-    for name in PLUGINS {
+    for &name in names {
         let plugin = built
             .iter()
             .find(|e| {
@@ -68,19 +96,6 @@ fn registry(plugins: &Path) -> Arc<Registry> {
             std::fs::copy(plugin.path().join(file), target.join(file)).unwrap();
         }
     }
-    let engine = Arc::new(
-        PluginEngine::new(EngineConfig {
-            cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("knowledge-components")),
-            ..Default::default()
-        })
-        .unwrap(),
-    );
-    Registry::open(
-        engine,
-        Arc::new(HostServices::default()),
-        plugins.to_owned(),
-    )
-    .unwrap()
 }
 
 /// A service over a store and bucket root in `dir`; opening it again over the same `dir` is
@@ -127,6 +142,15 @@ impl Fixture {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
     }
+}
+
+/// A text's tokens for the embedding model, which sizes the chunks.
+fn tokens(text: &str) -> usize {
+    models()
+        .embedding(MINILM)
+        .unwrap()
+        .count_tokens(text)
+        .unwrap()
 }
 
 fn parse<T: DeserializeOwned>(value: Value) -> T {
@@ -308,6 +332,18 @@ async fn bad_configurations_name_their_field_and_write_nothing() {
             json!({"chunkingStrategy": "NONE", "fixedSizeChunkingConfiguration": {"maxTokens": 300, "overlapPercentage": 20}}),
             "vectorIngestionConfiguration.chunkingConfiguration.fixedSizeChunkingConfiguration",
         ),
+        (
+            json!({"chunkingStrategy": "SEMANTIC"}),
+            "vectorIngestionConfiguration.chunkingConfiguration.semanticChunkingConfiguration",
+        ),
+        (
+            json!({"chunkingStrategy": "SEMANTIC", "semanticChunkingConfiguration": {"maxTokens": 300, "bufferSize": 2, "breakpointPercentileThreshold": 95}}),
+            "vectorIngestionConfiguration.chunkingConfiguration.semanticChunkingConfiguration.bufferSize",
+        ),
+        (
+            json!({"chunkingStrategy": "SEMANTIC", "semanticChunkingConfiguration": {"maxTokens": 300, "bufferSize": 0, "breakpointPercentileThreshold": 40}}),
+            "vectorIngestionConfiguration.chunkingConfiguration.semanticChunkingConfiguration.breakpointPercentileThreshold",
+        ),
     ];
     for (chunking, field) in bad_chunking {
         let body = json!({
@@ -318,6 +354,42 @@ async fn bad_configurations_name_their_field_and_write_nothing() {
         let error = knowledge.create_data_source(&kb, parse(body)).unwrap_err();
         assert_eq!(field_of(error), field);
     }
+    let transformation = |arn: &str, uri: &str| {
+        json!({
+            "name": "docs",
+            "dataSourceConfiguration": {"type": "CUSTOM"},
+            "vectorIngestionConfiguration": {"customTransformationConfiguration": {
+                "intermediateStorage": {"s3Location": {"uri": uri}},
+                "transformations": [{
+                    "stepToApply": "POST_CHUNKING",
+                    "transformationFunction": {"transformationLambdaConfiguration": {"lambdaArn": arn}}
+                }]
+            }}
+        })
+    };
+    let error = knowledge
+        .create_data_source(
+            &kb,
+            parse(transformation("chunk-transform", "s3://scratch")),
+        )
+        .unwrap_err();
+    assert_eq!(
+        field_of(error),
+        "vectorIngestionConfiguration.customTransformationConfiguration.transformations.0.transformationFunction.transformationLambdaConfiguration.lambdaArn"
+    );
+    let error = knowledge
+        .create_data_source(
+            &kb,
+            parse(transformation(
+                "arn:aws:lambda:eu-west-3:123456789012:function:chunk-transform",
+                "/tmp/scratch",
+            )),
+        )
+        .unwrap_err();
+    assert_eq!(
+        field_of(error),
+        "vectorIngestionConfiguration.customTransformationConfiguration.intermediateStorage.s3Location.uri"
+    );
     let body = json!({"name": "docs", "dataSourceConfiguration": {"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::Bad_Bucket"}}});
     let error = knowledge.create_data_source(&kb, parse(body)).unwrap_err();
     assert_eq!(
@@ -628,10 +700,11 @@ async fn hierarchical_chunking_searches_children_and_returns_parents() {
         .iter()
         .map(|r| r["content"]["text"].as_str().unwrap())
         .collect();
-    // 46 words make two parents (40 words, then the last 8 with 2 of overlap) and more
-    // children; every child is searched, but each parent comes back once.
+    // About 60 MiniLM tokens make two parents (up to 40 tokens, then the rest with 2 of
+    // overlap) and more children; every child is searched, but each parent comes back once.
     assert_eq!(texts.len(), 2, "{texts:?}");
-    assert_eq!(texts[1].split_whitespace().count(), 40, "{texts:?}");
+    let first = tokens(texts[1]);
+    assert!((35..=40).contains(&first), "{first} tokens: {texts:?}");
     assert!(texts[0].contains("15 minutes"), "{texts:?}");
     assert!(knowledge.indexed_chunks(&kb) > 2);
 }
@@ -1042,4 +1115,212 @@ async fn guardrails_check_retrieve_queries_and_rag_questions_and_answers() {
         RagEvent::Guardrail(mantle_knowledge::GuardrailAction::Intervened)
     ));
     assert_eq!(events.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_are_sized_in_the_embedding_models_tokens() {
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let ds = create_ds(
+        &knowledge,
+        &kb,
+        json!({
+            "name": "sized",
+            "dataSourceConfiguration": {"type": "CUSTOM"},
+            "vectorIngestionConfiguration": {"chunkingConfiguration": {
+                "chunkingStrategy": "FIXED_SIZE",
+                "fixedSizeChunkingConfiguration": {"maxTokens": 20, "overlapPercentage": 10}
+            }}
+        }),
+    );
+    // Words that are several word pieces each: 20 words are far more than 20 tokens.
+    let text = "Interoperability of microservices: 2024-03-17T02:00Z snapshots, \
+                SHA-256 checksums and cross-region replication (eu-west-3 → us-east-1) \
+                guarantee recoverability; the orchestrator's idempotency keys deduplicate \
+                retransmissions automatically."
+        .repeat(3);
+    knowledge
+        .ingest_documents(
+            &kb,
+            &ds,
+            parse(json!({"documents": [inline_doc("dense", &text, json!([]))]})),
+        )
+        .await
+        .unwrap();
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query("checksums and replication", json!({"numberOfResults": 50})),
+    )
+    .await;
+    assert!(results.len() > 3, "{results:?}");
+    let mut largest = 0;
+    for result in &results {
+        let chunk = result["content"]["text"].as_str().unwrap();
+        let n = tokens(chunk);
+        assert!(n <= 20, "a chunk of {n} tokens: {chunk:?}");
+        assert!(chunk.split_whitespace().count() < 20, "{chunk:?}");
+        largest = largest.max(n);
+    }
+    assert!(
+        largest >= 15,
+        "windows are filled up to the limit: {largest}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semantic_chunking_ends_chunks_where_the_subject_changes() {
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let ds = create_ds(
+        &knowledge,
+        &kb,
+        json!({
+            "name": "semantic",
+            "dataSourceConfiguration": {"type": "CUSTOM"},
+            "vectorIngestionConfiguration": {"chunkingConfiguration": {
+                "chunkingStrategy": "SEMANTIC",
+                "semanticChunkingConfiguration": {"maxTokens": 300, "bufferSize": 0, "breakpointPercentileThreshold": 80}
+            }}
+        }),
+    );
+    let baking = [
+        "Sourdough bread needs a lively starter fed with flour and water.",
+        "The dough rises slowly overnight in a cool kitchen.",
+        "Bake the loaf in a hot oven until the crust is dark and crisp.",
+        "Let the bread cool before slicing it.",
+    ];
+    let volcanoes = [
+        "Volcanoes form where magma rises through cracks in the Earth's crust.",
+        "An eruption throws ash and lava high into the sky.",
+        "Geologists monitor seismic tremors to forecast eruptions.",
+        "Lava flows cool into black basalt rock.",
+    ];
+    let text = format!("{} {}", baking.join(" "), volcanoes.join(" "));
+    let details = knowledge
+        .ingest_documents(
+            &kb,
+            &ds,
+            parse(json!({"documents": [inline_doc("topics", &text, json!([]))]})),
+        )
+        .await
+        .unwrap();
+    let details = serde_json::to_value(details).unwrap();
+    assert_eq!(
+        details["documentDetails"][0]["status"], "INDEXED",
+        "{details}"
+    );
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query("How is lava made?", json!({"numberOfResults": 10})),
+    )
+    .await;
+    let chunks: Vec<&str> = results
+        .iter()
+        .map(|r| r["content"]["text"].as_str().unwrap())
+        .collect();
+    // Well under maxTokens, so only the change of subject can have cut the text.
+    assert!(tokens(&text) < 300);
+    assert!(chunks.len() >= 2, "{chunks:?}");
+    for chunk in &chunks {
+        let on_baking = baking.iter().any(|s| chunk.contains(s));
+        let on_volcanoes = volcanoes.iter().any(|s| chunk.contains(s));
+        assert!(
+            on_baking != on_volcanoes,
+            "a chunk mixes subjects: {chunk:?}"
+        );
+    }
+    assert!(
+        volcanoes.iter().any(|s| chunks[0].contains(s)),
+        "{chunks:?}"
+    );
+    // Every sentence is in exactly one chunk, in order.
+    assert_eq!(
+        chunks.iter().map(|c| c.len()).sum::<usize>() + chunks.len() - 1,
+        text.len(),
+        "{chunks:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_chunking_plugin_rewrites_drops_and_fails_only_its_document() {
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let ds = create_ds(
+        &knowledge,
+        &kb,
+        json!({
+            "name": "transformed",
+            "dataSourceConfiguration": {"type": "CUSTOM"},
+            "vectorIngestionConfiguration": {
+                "chunkingConfiguration": {
+                    "chunkingStrategy": "FIXED_SIZE",
+                    "fixedSizeChunkingConfiguration": {"maxTokens": 30, "overlapPercentage": 1}
+                },
+                "customTransformationConfiguration": {
+                    "intermediateStorage": {"s3Location": {"uri": "s3://scratch/chunks/"}},
+                    "transformations": [{
+                        "stepToApply": "POST_CHUNKING",
+                        "transformationFunction": {"transformationLambdaConfiguration": {
+                            "lambdaArn": "arn:aws:lambda:eu-west-3:123456789012:function:chunk-transform"
+                        }}
+                    }]
+                }
+            }
+        }),
+    );
+    let team =
+        |name: &str| json!([{"key": "team", "value": {"type": "STRING", "stringValue": name}}]);
+    let details = knowledge
+        .ingest_documents(
+            &kb,
+            &ds,
+            parse(json!({"documents": [
+                inline_doc("backups", DOCS[0].1, team("ops")),
+                inline_doc("draft", "DRAFT: backups may move to weekly snapshots next year.", team("ops")),
+                inline_doc("broken", "TRAP: this chunk makes the transformation trap.", team("ops")),
+            ]})),
+        )
+        .await
+        .unwrap();
+    let details = serde_json::to_value(details).unwrap();
+    let status: Vec<(&str, &str)> = details["documentDetails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["identifier"]["custom"]["id"].as_str().unwrap(),
+                d["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("backups", "INDEXED"),
+            ("draft", "FAILED"),
+            ("broken", "FAILED")
+        ],
+        "{details}"
+    );
+    // A document whose every chunk is dropped has nothing to search; the trap is the plugin's.
+    let reasons = details["documentDetails"].to_string();
+    assert!(reasons.contains("no chunks"), "{reasons}");
+    assert!(reasons.contains("custom transformation"), "{reasons}");
+    let results = retrieve(
+        &knowledge,
+        &kb,
+        query("How long are backups kept?", json!({"numberOfResults": 5})),
+    )
+    .await;
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(
+        results[0]["content"]["text"],
+        format!("[team ops] {}", DOCS[0].1)
+    );
 }

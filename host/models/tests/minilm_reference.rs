@@ -19,7 +19,28 @@ fn embeddings_and_token_ids_match() {
     for (s, text) in sentences.iter().zip(&texts) {
         let enc = embedder.tokenizer().encode_for_model(text).unwrap();
         assert_eq!(enc.ids, u32s(&s["token_ids"]), "ids of {text:?}");
+        // Counts leave out [CLS] and [SEP].
+        assert_eq!(embedder.count_tokens(text).unwrap(), enc.ids.len() - 2);
     }
+    // A text past the model's 256-token input counts whole, though the model reads 256.
+    let long = texts.join(" ").repeat(40);
+    assert_eq!(
+        embedder
+            .tokenizer()
+            .encode_for_model(&long)
+            .unwrap()
+            .ids
+            .len(),
+        256
+    );
+    let whole = embedder.count_tokens(&long).unwrap();
+    let parts: usize = (0..40)
+        .map(|_| embedder.count_tokens(&texts.join(" ")).unwrap())
+        .sum();
+    assert!(
+        whole > 1000 && whole.abs_diff(parts) <= 40,
+        "{whole} vs {parts}"
+    );
     let embs = embedder.embed(&texts).unwrap();
     assert_eq!(embs.len(), texts.len());
     let mut min_cos = 1.0f32;

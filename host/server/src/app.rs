@@ -48,9 +48,9 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let plugin_knowledge = Arc::new(crate::plugin_knowledge::PluginKnowledge::default());
     let services = Arc::new(mantle_plugins::HostServices {
         kv: Some(Arc::new(SledKv::new(&store)?)),
-        models: Some(Arc::new(crate::plugin_models::PluginModels::new(
-            models.clone(),
-        ))),
+        models: Some(Arc::new(
+            mantle_inference::plugin_models::PluginModels::new(models.clone()),
+        )),
         knowledge: Some(plugin_knowledge.clone()),
     });
     let builtins = crate::builtins::BUILTIN_PLUGINS;

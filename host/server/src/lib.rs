@@ -14,7 +14,6 @@ pub mod eventstream;
 pub mod extract;
 pub mod kv;
 pub mod plugin_knowledge;
-pub mod plugin_models;
 pub mod serve;
 pub mod settings;
 pub mod state;

@@ -1,8 +1,11 @@
 //! # fixed-size-chunker
 //!
-//! Bedrock's knowledge-base chunking strategies as a Mantle chunker plugin. Tokens are
-//! approximated by whitespace-separated words; every chunk's text is exactly the document's
-//! bytes in its span (from the first word's first byte to the last word's last byte).
+//! Bedrock's knowledge-base chunking strategies as a Mantle chunker plugin. Chunks are cut at
+//! whitespace, sized in the tokens of the model named by `embeddingModelId` (the host passes the
+//! knowledge base's embedding model, so a chunk never runs past what the model reads; counted
+//! through the `models` import), or in words when no model is named. Every chunk's text is
+//! exactly the document's bytes in its span (from the first word's first byte to the last
+//! word's last byte).
 //!
 //! Configs (all keys as in Bedrock's `chunkingConfiguration`, or the short forms):
 //!
@@ -15,9 +18,14 @@
 //!   — parent chunks (level 0), each followed by its children (level 1, `parent` = the index of
 //!   the parent in the returned list);
 //! - `{"chunkingStrategy": "NONE"}` — the whole document as one chunk.
+//!
+//! Any of them may add `"embeddingModelId": "<model id>"`.
+
+use std::ops::Range;
 
 use mantle_sdk::PluginError;
 use mantle_sdk::chunker::{Chunk, Document, Guest};
+use mantle_sdk::tokens::{self, TokenCounter};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -71,9 +79,9 @@ struct HierarchicalBedrock {
 /// A validated chunking plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
-    /// Windows of `max_tokens` words, consecutive windows sharing `overlap` words.
+    /// Windows of `max_tokens` tokens, consecutive windows sharing up to `overlap` tokens.
     Fixed { max_tokens: u32, overlap: u32 },
-    /// Parent windows, each cut into child windows; both share `overlap` words with the next.
+    /// Parent windows, each cut into child windows; both share up to `overlap` tokens with the next.
     Hierarchical {
         parent: u32,
         child: u32,
@@ -176,67 +184,36 @@ impl Plan {
     }
 }
 
-/// The byte ranges of the whitespace-separated words of `text`.
-pub fn words(text: &str) -> Vec<(usize, usize)> {
-    let mut words = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
-                words.push((s, i));
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        words.push((s, text.len()));
-    }
-    words
-}
-
-/// Windows `[start, end)` over `n` words: `size` words each, the next starting `size - overlap`
-/// words later, the last one ending at `n`.
-pub fn windows(n: usize, size: usize, overlap: usize) -> Vec<(usize, usize)> {
-    let step = size.saturating_sub(overlap).max(1);
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let end = (start + size).min(n);
-        out.push((start, end));
-        if end == n {
-            break;
-        }
-        start += step;
-    }
-    out
-}
-
-fn chunk(text: &str, words: &[(usize, usize)], (first, last): (usize, usize)) -> Chunk {
-    let start = words[first].0;
-    let end = words[last - 1].1;
+fn chunk(text: &str, words: &[Range<usize>], weights: &[u32], range: Range<usize>) -> Chunk {
+    let start = words[range.start].start;
+    let end = words[range.end - 1].end;
     let mut chunk = Chunk::new(&text[start..end], start);
-    chunk
-        .metadata
-        .push(("tokens".to_owned(), (last - first).to_string()));
+    chunk.metadata.push((
+        "tokens".to_owned(),
+        tokens::total(weights, range).to_string(),
+    ));
     chunk
 }
 
-/// Splits `text` by `plan`.
-pub fn split(text: &str, plan: Plan) -> Vec<Chunk> {
-    let words = words(text);
+/// Splits `text` by `plan`, counting each word's tokens with `counter`.
+pub fn split(
+    text: &str,
+    plan: Plan,
+    counter: &mut TokenCounter<'_>,
+) -> Result<Vec<Chunk>, PluginError> {
+    let words = tokens::words(text);
     if words.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    match plan {
-        Plan::None => vec![chunk(text, &words, (0, words.len()))],
+    let weights = tokens::weigh(text, &words, counter)?;
+    let chunks = match plan {
+        Plan::None => vec![chunk(text, &words, &weights, 0..words.len())],
         Plan::Fixed {
             max_tokens,
             overlap,
-        } => windows(words.len(), max_tokens as usize, overlap as usize)
+        } => tokens::windows(&weights, max_tokens, overlap)
             .into_iter()
-            .map(|w| chunk(text, &words, w))
+            .map(|w| chunk(text, &words, &weights, w))
             .collect(),
         Plan::Hierarchical {
             parent,
@@ -244,18 +221,28 @@ pub fn split(text: &str, plan: Plan) -> Vec<Chunk> {
             overlap,
         } => {
             let mut out = Vec::new();
-            for (p_start, p_end) in windows(words.len(), parent as usize, overlap as usize) {
+            for p in tokens::windows(&weights, parent, overlap) {
                 let parent_index = out.len() as u32;
-                out.push(chunk(text, &words, (p_start, p_end)));
-                for (c_start, c_end) in windows(p_end - p_start, child as usize, overlap as usize) {
-                    out.push(
-                        chunk(text, &words, (p_start + c_start, p_start + c_end))
-                            .with_parent(parent_index, 1),
-                    );
+                out.push(chunk(text, &words, &weights, p.clone()));
+                for c in tokens::windows(&weights[p.clone()], child, overlap) {
+                    let range = p.start + c.start..p.start + c.end;
+                    out.push(chunk(text, &words, &weights, range).with_parent(parent_index, 1));
                 }
             }
             out
         }
+    };
+    Ok(chunks)
+}
+
+/// The model whose tokenizer counts tokens: `embeddingModelId`, which the host sets to the
+/// knowledge base's embedding model. Without one a word is a token.
+pub fn tokenizer(config: &str) -> Result<Option<String>, PluginError> {
+    let value: Value = mantle_sdk::parse_config(config)?;
+    match value.get("embeddingModelId") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(model)) if !model.is_empty() => Ok(Some(model.clone())),
+        Some(_) => Err(invalid("embeddingModelId must be a model id")),
     }
 }
 
@@ -266,7 +253,12 @@ pub struct FixedSizeChunker;
 impl Guest for FixedSizeChunker {
     fn split(document: Document, config: String) -> Result<Vec<Chunk>, PluginError> {
         let plan = Plan::parse(&config)?;
-        Ok(split(&document.text, plan))
+        let tokenizer = tokenizer(&config)?;
+        let mut counter = match &tokenizer {
+            Some(model) => TokenCounter::model(model),
+            None => TokenCounter::words(),
+        };
+        split(&document.text, plan, &mut counter)
     }
 }
 
@@ -377,6 +369,38 @@ mod tests {
     }
 
     #[test]
+    fn tokens_come_from_the_named_tokenizer() {
+        let text = "internationalization is a long word ok";
+        // A stand-in tokenizer: one token per four bytes.
+        let mut counter = TokenCounter::with(|w| Ok(w.len().div_ceil(4) as u32));
+        let plan =
+            Plan::parse(r#"{"maxTokens": 4, "overlapPercentage": 0, "embeddingModelId": "m"}"#)
+                .unwrap();
+        let chunks = split(text, plan, &mut counter).unwrap();
+        assert_eq!(
+            texts(&chunks),
+            ["internationalization", "is a long word", "ok"]
+        );
+        assert_eq!(chunks[1].metadata, [("tokens".to_owned(), "4".to_owned())]);
+        assert_exact_spans(text, &chunks);
+        assert_eq!(
+            tokenizer(r#"{"embeddingModelId": "m"}"#)
+                .unwrap()
+                .as_deref(),
+            Some("m")
+        );
+        assert_eq!(tokenizer("{}").unwrap(), None);
+        assert!(tokenizer(r#"{"embeddingModelId": 3}"#).is_err());
+        // Natively there is no host to count with: the error says so rather than guessing.
+        let err = FixedSizeChunker::split(
+            testkit::document("a b"),
+            r#"{"embeddingModelId": "m"}"#.to_owned(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "unavailable");
+    }
+
+    #[test]
     fn empty_documents_have_no_chunks() {
         assert!(run("", "{}").is_empty());
         assert!(run(" \n\t ", "{}").is_empty());
@@ -398,27 +422,6 @@ mod tests {
             let err =
                 FixedSizeChunker::split(testkit::document("a b"), config.to_owned()).unwrap_err();
             assert_eq!(err.code, "invalid-config", "{config}");
-        }
-    }
-
-    #[test]
-    fn windows_cover_everything() {
-        for n in 0..40 {
-            for size in 1..8 {
-                for overlap in 0..size {
-                    let w = windows(n, size, overlap);
-                    if n == 0 {
-                        assert!(w.is_empty());
-                        continue;
-                    }
-                    assert_eq!(w[0].0, 0);
-                    assert_eq!(w.last().unwrap().1, n);
-                    for pair in w.windows(2) {
-                        assert!(pair[1].0 <= pair[0].1, "gap in {w:?}");
-                        assert!(pair[1].0 > pair[0].0);
-                    }
-                }
-            }
         }
     }
 }

@@ -20,6 +20,9 @@ const MAX_BATCH: usize = 32;
 pub struct BertEmbedder {
     config: BertConfig,
     tokenizer: Tokenizer,
+    /// The same tokenizer without truncation: a text's token count must not stop at the
+    /// model's input length (chunkers size their chunks with it).
+    counting: Tokenizer,
     engine: Engine,
 }
 
@@ -62,6 +65,13 @@ impl BertEmbedder {
         .min(config.max_position_embeddings);
 
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
+        let mut counting = tokenizer.clone();
+        counting.configure(|t| {
+            t.with_padding(None::<PaddingParams>);
+            t.with_truncation(None)
+                .map(|_| ())
+                .map_err(|e| ModelError::Tokenizer(e.to_string()))
+        })?;
         // The shipped tokenizer pads every input to a fixed length; pad per batch instead and
         // truncate where sentence-transformers does.
         tokenizer.configure(|t| {
@@ -83,6 +93,7 @@ impl BertEmbedder {
         Ok(Self {
             config,
             tokenizer,
+            counting,
             engine,
         })
     }
@@ -93,6 +104,12 @@ impl BertEmbedder {
 
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
+    }
+
+    /// How many tokens `text` is, special tokens excluded and without the truncation at the
+    /// model's input length that [`BertEmbedder::embed`] applies.
+    pub fn count_tokens(&self, text: &str) -> Result<usize> {
+        self.counting.encode(text).map(|ids| ids.len())
     }
 
     /// Embedding width.

@@ -5,9 +5,7 @@
 
 use std::sync::Arc;
 
-use mantle_inference::{
-    Catalog, Content, Conversation, GenerateRequest, InferenceParams, Role, Served, Turn,
-};
+use crate::{Catalog, Content, Conversation, GenerateRequest, InferenceParams, Role, Served, Turn};
 use mantle_plugins::{BoxFuture, Generation, GenerationParams, ModelsService};
 
 /// How many embeddings plugins' calls keep (384 floats each for MiniLM: ~6 MiB).
