@@ -301,7 +301,7 @@ impl Knowledge {
         };
         let mut seen = HashSet::new();
         let mut last_commit = Instant::now();
-        while let Some(page) = crawler.next().await {
+        while let Some(page) = crawler.next(stop).await {
             if last_commit.elapsed() >= KEYWORD_COMMIT_INTERVAL {
                 self.inner.index.commit();
                 last_commit = Instant::now();
@@ -341,12 +341,12 @@ impl Knowledge {
                 return Ok(IngestionJobStatus::Stopped);
             }
         }
+        // A stopped crawl saw only part of the site: what it did not reach stays indexed.
+        if stop.load(Ordering::Relaxed) {
+            return Ok(IngestionJobStatus::Stopped);
+        }
         self.remove_unseen(key, kb, ds, &seen)?;
-        Ok(if stop.load(Ordering::Relaxed) {
-            IngestionJobStatus::Stopped
-        } else {
-            IngestionJobStatus::Complete
-        })
+        Ok(IngestionJobStatus::Complete)
     }
 
     /// Adds one document's outcome to the job's statistics; false when the job is gone (its

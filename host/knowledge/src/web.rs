@@ -6,6 +6,7 @@
 //! document, so parsing, chunking and the content hash are the same as for S3.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mantle_documents::Format;
@@ -32,6 +33,8 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_REDIRECTS: usize = 10;
 /// A `Crawl-delay` above this is held to it, so one site cannot stall a job for hours.
 const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
+/// How often a wait for a host's turn looks at the job's stop flag.
+const STOP_POLL: Duration = Duration::from_millis(200);
 
 /// Checks a seed URL: absolute http(s), with a host, without credentials.
 pub(crate) fn seed_url(raw: &str) -> Result<Url, String> {
@@ -250,9 +253,9 @@ impl Crawler {
         self.fetched
     }
 
-    /// The next page to index, or `None` when the crawl is done: nothing left in scope, or
-    /// the page limit reached.
-    pub(crate) async fn next(&mut self) -> Option<Page> {
+    /// The next page to index, or `None` when the crawl is done: nothing left in scope, the
+    /// page limit reached, or `stop` set (checked while waiting for a host's turn too).
+    pub(crate) async fn next(&mut self, stop: &AtomicBool) -> Option<Page> {
         while self.fetched < self.max_pages {
             let url = self.frontier.pop_front()?;
             let seed = self.seeds.contains(url.as_str());
@@ -270,7 +273,9 @@ impl Crawler {
                     });
                 }
             }
-            self.wait_turn(&url).await;
+            if !self.wait_turn(&url, stop).await {
+                return None;
+            }
             self.fetched += 1;
             if let Some(page) = self.fetch(url, seed).await {
                 return Some(page);
@@ -327,8 +332,8 @@ impl Crawler {
     }
 
     /// Sleeps until the URL's host may be asked again: the rate limit, or the site's
-    /// `Crawl-delay` when that is longer.
-    async fn wait_turn(&mut self, url: &Url) {
+    /// `Crawl-delay` when that is longer. False when `stop` was set meanwhile.
+    async fn wait_turn(&mut self, url: &Url, stop: &AtomicBool) -> bool {
         let origin = url.origin().ascii_serialization();
         let interval = self
             .delays
@@ -342,7 +347,13 @@ impl Crawler {
             .unwrap_or(now)
             .max(now);
         self.next_fetch.insert(origin, at + interval);
-        tokio::time::sleep_until(at).await;
+        while Instant::now() < at {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            tokio::time::sleep_until(at.min(Instant::now() + STOP_POLL)).await;
+        }
+        !stop.load(Ordering::Relaxed)
     }
 
     /// Fetches one URL; `None` when there is nothing to index from it (a redirect out of

@@ -420,3 +420,57 @@ async fn bad_web_configurations_name_their_field() {
         .unwrap();
     assert!(page.data_source_summaries.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_crawl_stops_while_it_waits_and_deletes_nothing() {
+    let site = Site::default();
+    let origin = site.serve().await;
+    handbook(&site, &origin);
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let web = |rate: u32| {
+        json!({"name": "site", "dataSourceConfiguration": {"type": "WEB", "webConfiguration": {
+            "sourceConfiguration": {"urlConfiguration": {"seedUrls": [{"url": format!("{origin}/docs/")}]}},
+            "crawlerConfiguration": {"crawlerLimits": {"rateLimit": rate}}
+        }}})
+    };
+    let ds = create_ds(&knowledge, &kb, web(300));
+    let full = finish(&knowledge, &kb, &ds).await;
+    assert_eq!(full.statistics.number_of_new_documents_indexed, 6);
+
+    // One page a minute: the crawl reads the seed, then waits.
+    let update: mantle_knowledge::input::DataSourceInput = parse(web(1));
+    knowledge.update_data_source(&kb, &ds, update).unwrap();
+    let job = knowledge
+        .start_ingestion_job(&kb, &ds, Default::default())
+        .unwrap();
+    let id = job.ingestion_job_id;
+    let started = Instant::now();
+    while knowledge
+        .get_ingestion_job(&kb, &ds, &id)
+        .unwrap()
+        .statistics
+        .number_of_documents_skipped
+        == 0
+    {
+        assert!(started.elapsed().as_secs() < 30, "the seed was not read");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    knowledge.stop_ingestion_job(&kb, &ds, &id).unwrap();
+    let stopped = Instant::now();
+    let job = loop {
+        let job = knowledge.get_ingestion_job(&kb, &ds, &id).unwrap();
+        if job.status.is_final() {
+            break job;
+        }
+        assert!(
+            stopped.elapsed().as_secs() < 5,
+            "the stop did not end the wait"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(job.status, IngestionJobStatus::Stopped, "{job:?}");
+    assert_eq!(job.statistics.number_of_documents_deleted, 0);
+    assert_eq!(documents(&knowledge, &kb, &ds, "INDEXED").len(), 6);
+}
