@@ -175,8 +175,7 @@ enum Robots {
 pub(crate) struct Crawler {
     client: Client,
     rules: Rules,
-    seeds: HashSet<String>,
-    frontier: VecDeque<Url>,
+    frontier: VecDeque<(Url, Visit)>,
     /// Every URL ever queued or fetched, so none is fetched twice.
     known: HashSet<String>,
     /// Each origin's robots.txt, read on the crawl's first visit.
@@ -227,7 +226,6 @@ impl Crawler {
         let mut crawler = Self {
             client,
             rules,
-            seeds: HashSet::new(),
             frontier: VecDeque::new(),
             known: HashSet::new(),
             robots: HashMap::new(),
@@ -241,8 +239,7 @@ impl Crawler {
             let mut url = seed_url(&seed.url)?;
             url.set_fragment(None);
             if crawler.known.insert(url.to_string()) {
-                crawler.seeds.insert(url.to_string());
-                crawler.frontier.push_back(url);
+                crawler.frontier.push_back((url, Visit::Seed));
             }
         }
         Ok(crawler)
@@ -257,9 +254,12 @@ impl Crawler {
     /// page limit reached, or `stop` set (checked while waiting for a host's turn too).
     pub(crate) async fn next(&mut self, stop: &AtomicBool) -> Option<Page> {
         while self.fetched < self.max_pages {
-            let url = self.frontier.pop_front()?;
-            let seed = self.seeds.contains(url.as_str());
-            if (!seed && !self.rules.follows(&url)) || (seed && self.rules.excluded(&url)) {
+            let (url, visit) = self.frontier.pop_front()?;
+            let wanted = match visit {
+                Visit::Link => self.rules.follows(&url),
+                Visit::Seed | Visit::Sitemap => !self.rules.excluded(&url),
+            };
+            if !wanted {
                 continue;
             }
             match self.robots_allow(&url).await {
@@ -276,8 +276,10 @@ impl Crawler {
             if !self.wait_turn(&url, stop).await {
                 return None;
             }
-            self.fetched += 1;
-            if let Some(page) = self.fetch(url, seed).await {
+            if visit != Visit::Sitemap {
+                self.fetched += 1;
+            }
+            if let Some(page) = self.fetch(url, visit).await {
                 return Some(page);
             }
         }
@@ -298,6 +300,14 @@ impl Crawler {
                 let delay = Duration::from_secs_f32(delay).min(MAX_CRAWL_DELAY);
                 tracing::debug!(%origin, ?delay, "robots.txt asks for a crawl delay");
                 self.delays.insert(origin.clone(), delay);
+            }
+            // The site's sitemaps list pages its links may not reach.
+            if let Robots::Rules(robot) = &robots {
+                for sitemap in &robot.sitemaps {
+                    if let Ok(sitemap) = Url::parse(sitemap) {
+                        self.queue_sitemap(sitemap);
+                    }
+                }
             }
             self.robots.insert(origin.clone(), robots);
         }
@@ -359,7 +369,7 @@ impl Crawler {
     /// Fetches one URL; `None` when there is nothing to index from it (a redirect out of
     /// scope, a type no parser reads, a page marked `noindex`, a page already seen under the
     /// URL it redirected to).
-    async fn fetch(&mut self, url: Url, seed: bool) -> Option<Page> {
+    async fn fetch(&mut self, url: Url, visit: Visit) -> Option<Page> {
         let failed = |reason: String, gone: bool| Page::Failed {
             url: url.to_string(),
             reason,
@@ -390,9 +400,20 @@ impl Crawler {
             .and_then(Format::from_mime)
             .or_else(|| Format::from_extension(final_url.path()));
         let Some(format) = content_type else {
-            tracing::debug!(%final_url, "not a type this server parses");
+            if is_xml(&response, &final_url) {
+                match read_body(response, MAX_PAGE_BYTES, false).await {
+                    Ok(bytes) => self.read_sitemap(&final_url, &bytes),
+                    Err(reason) => return Some(failed(reason, false)),
+                }
+            } else {
+                tracing::debug!(%final_url, "not a type this server parses");
+            }
             return None;
         };
+        if visit == Visit::Sitemap {
+            tracing::debug!(%final_url, "a sitemap that is not XML");
+            return None;
+        }
         let tag = Directives::of_header(response.headers());
         let bytes = match read_body(response, MAX_PAGE_BYTES, false).await {
             Ok(bytes) => bytes,
@@ -405,12 +426,12 @@ impl Crawler {
             if !directives.nofollow {
                 for link in links {
                     if self.rules.follows(&link) && self.known.insert(link.to_string()) {
-                        self.frontier.push_back(link);
+                        self.frontier.push_back((link, Visit::Link));
                     }
                 }
             }
         }
-        if directives.noindex || seed && !self.rules.included(&final_url) {
+        if directives.noindex || (visit == Visit::Seed && !self.rules.included(&final_url)) {
             return None;
         }
         Some(Page::Document {
@@ -419,6 +440,80 @@ impl Crawler {
             bytes,
         })
     }
+}
+
+impl Crawler {
+    /// Queues a sitemap on one of the seeds' hosts (a sitemap elsewhere could widen the
+    /// crawl to pages no seed opens; its pages must pass the scope anyway).
+    fn queue_sitemap(&mut self, mut url: Url) {
+        url.set_fragment(None);
+        let host = url.host_str().map(str::to_ascii_lowercase);
+        let on_a_seed_host = self
+            .rules
+            .scopes
+            .iter()
+            .any(|s| host.as_deref() == Some(s.host.as_str()));
+        if on_a_seed_host && self.known.insert(url.to_string()) {
+            self.frontier.push_back((url, Visit::Sitemap));
+        }
+    }
+
+    /// Queues the pages of a sitemaps.org `<urlset>` that pass the crawl's rules, and the
+    /// sitemaps of a `<sitemapindex>`.
+    fn read_sitemap(&mut self, url: &Url, xml: &[u8]) {
+        let Ok(text) = std::str::from_utf8(xml) else {
+            return;
+        };
+        let Ok(doc) = roxmltree::Document::parse(text) else {
+            tracing::debug!(%url, "an XML page that does not parse");
+            return;
+        };
+        let root = doc.root_element();
+        let index = match root.tag_name().name() {
+            "urlset" => false,
+            "sitemapindex" => true,
+            _ => return,
+        };
+        let locations: Vec<Url> = root
+            .children()
+            .filter(|n| n.is_element())
+            .flat_map(|entry| entry.children().filter(|n| n.tag_name().name() == "loc"))
+            .filter_map(|loc| loc.text())
+            .filter_map(|loc| url.join(loc.trim()).ok())
+            .collect();
+        for mut location in locations {
+            if index {
+                self.queue_sitemap(location);
+                continue;
+            }
+            location.set_fragment(None);
+            if self.rules.follows(&location) && self.known.insert(location.to_string()) {
+                self.frontier.push_back((location, Visit::Link));
+            }
+        }
+    }
+}
+
+/// Why a URL is in the frontier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    /// A seed: read for its links even when the inclusion filters would not index it.
+    Seed,
+    /// Found on a page or in a sitemap: fetched only when it passes the rules.
+    Link,
+    /// A sitemap (from robots.txt or a sitemap index): read for its URLs, never indexed, and
+    /// not counted against `maxPages`.
+    Sitemap,
+}
+
+fn is_xml(response: &reqwest::Response, url: &Url) -> bool {
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    content_type.contains("xml") || url.path().ends_with(".xml")
 }
 
 /// A response's body, at most `limit` bytes: beyond it an error, or the first `limit` bytes

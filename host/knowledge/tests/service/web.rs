@@ -474,3 +474,64 @@ async fn a_stopped_crawl_stops_while_it_waits_and_deletes_nothing() {
     assert_eq!(job.statistics.number_of_documents_deleted, 0);
     assert_eq!(documents(&knowledge, &kb, &ds, "INDEXED").len(), 6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sitemaps_named_by_robots_txt_add_pages_no_link_reaches() {
+    let site = Site::default();
+    let origin = site.serve().await;
+    site.put(
+        "/robots.txt",
+        "text/plain",
+        format!("User-agent: *\nAllow: /\nSitemap: {origin}/sitemap.xml\n"),
+    );
+    site.put(
+        "/sitemap.xml",
+        "application/xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+            <sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+              <sitemap><loc>{origin}/maps/pages.xml</loc></sitemap>
+            </sitemapindex>"#
+        ),
+    );
+    site.put(
+        "/maps/pages.xml",
+        "text/xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+            <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+              <url><loc>{origin}/docs/orphan.html</loc><lastmod>2026-11-30</lastmod></url>
+              <url><loc>{origin}/elsewhere/out.html</loc></url>
+            </urlset>"#
+        ),
+    );
+    site.html("/docs/", "<p>The handbook's front page links nowhere.</p>");
+    site.html(
+        "/docs/orphan.html",
+        "<p>Expense reports are due on the fifth working day of each month.</p>",
+    );
+    site.html("/elsewhere/out.html", "<p>Outside the seed's path.</p>");
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    let ds = web_ds(
+        &knowledge,
+        &kb,
+        json!({
+            "sourceConfiguration": {"urlConfiguration": {"seedUrls": [{"url": format!("{origin}/docs/")}]}},
+            "crawlerConfiguration": {"crawlerLimits": {"rateLimit": 300}}
+        }),
+    );
+    let job = finish(&knowledge, &kb, &ds).await;
+    assert_eq!(job.status, IngestionJobStatus::Complete, "{job:?}");
+    let indexed: BTreeSet<String> = ["/docs/", "/docs/orphan.html"]
+        .into_iter()
+        .map(|p| format!("{origin}{p}"))
+        .collect();
+    assert_eq!(documents(&knowledge, &kb, &ds, "INDEXED"), indexed);
+    // Sitemaps are read, not indexed or counted as pages; the out-of-scope URL is not asked for.
+    assert_eq!(job.statistics.number_of_documents_scanned, 2);
+    let paths = site.paths();
+    assert!(paths.contains("/maps/pages.xml"), "{paths:?}");
+    assert!(!paths.contains("/elsewhere/out.html"), "{paths:?}");
+}
