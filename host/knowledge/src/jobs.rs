@@ -264,7 +264,7 @@ impl Knowledge {
                 }
                 Err(reason) => Indexed::Failed(reason),
             };
-            if !self.count(key, &uri, &outcome)? {
+            if !self.count(key, &uri, &outcome, None)? {
                 return Ok(IngestionJobStatus::Stopped);
             }
         }
@@ -333,11 +333,9 @@ impl Knowledge {
                     (url, Indexed::Failed(reason))
                 }
             };
-            let scanned = u64::from(crawler.fetched());
-            self.update_job(key, |job| {
-                job.statistics.number_of_documents_scanned = scanned;
-            })?;
-            if !self.count(key, &url, &outcome)? {
+            // The crawl finds its pages as it goes, so the scan count grows with the outcomes.
+            let scanned = Some(u64::from(crawler.fetched()));
+            if !self.count(key, &url, &outcome, scanned)? {
                 return Ok(IngestionJobStatus::Stopped);
             }
         }
@@ -349,11 +347,21 @@ impl Knowledge {
         Ok(IngestionJobStatus::Complete)
     }
 
-    /// Adds one document's outcome to the job's statistics; false when the job is gone (its
-    /// data source was deleted).
-    fn count(&self, key: &str, name: &str, outcome: &Indexed) -> Result<bool, KnowledgeError> {
+    /// Adds one document's outcome to the job's statistics (with the documents scanned so far,
+    /// when the scan could not count them up front) in one write; false when the job is gone
+    /// (its data source was deleted).
+    fn count(
+        &self,
+        key: &str,
+        name: &str,
+        outcome: &Indexed,
+        scanned: Option<u64>,
+    ) -> Result<bool, KnowledgeError> {
         let updated = self.update_job(key, |job| {
             let stats = &mut job.statistics;
+            if let Some(scanned) = scanned {
+                stats.number_of_documents_scanned = scanned;
+            }
             match outcome {
                 Indexed::New => stats.number_of_new_documents_indexed += 1,
                 Indexed::Modified => stats.number_of_modified_documents_indexed += 1,
