@@ -92,7 +92,9 @@ def toml_aliases(aliases: dict) -> str:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("mantle"), settings=toml_aliases(ALIASES))
+    # The WEB tests crawl sites served on 127.0.0.1, which the default settings refuse.
+    settings = "crawl-private-networks = true\n" + toml_aliases(ALIASES)
+    server = Server(tmp_path_factory.mktemp("mantle"), settings=settings)
     yield server
     server.stop()
 

@@ -1,6 +1,6 @@
 """Knowledge Bases through boto3's bedrock-agent and bedrock-agent-runtime clients, unchanged,
-against a real server: the control plane, direct and S3 ingestion of real PDF, DOCX, XLSX and
-HTML files, Retrieve with filters, hybrid search, reranking and guardrails, RetrieveAndGenerate
+against a real server: the control plane, direct and S3 ingestion (the embedded bucket root and an
+S3-compatible endpoint) of real PDF, DOCX, XLSX and HTML files, WEB crawls, Retrieve with filters, hybrid search, reranking and guardrails, RetrieveAndGenerate
 with citations, a server killed mid-ingestion, and LangChain's retriever."""
 
 import io
@@ -317,6 +317,77 @@ def test_s3_ingestion_jobs_read_the_embedded_bucket_root(agent, agent_runtime, s
     )["ingestionJobSummaries"]
     assert [j["ingestionJobId"] for j in jobs] == [started["ingestionJobId"]]
 
+
+
+def test_s3_data_sources_read_an_s3_compatible_endpoint(tmp_path):
+    """`[s3] endpoint` points S3 data sources at an S3-compatible service: here moto's server on
+    127.0.0.1, filled and changed through boto3's own S3 client."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    endpoint = "http://%s:%d" % moto.get_host_and_port()
+    server = None
+    try:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="minio", aws_secret_access_key="minio-secret")
+        s3.create_bucket(Bucket="remote-docs")
+        s3.put_object(Bucket="remote-docs", Key="kb/backups.txt", Body=DOCS["backups"][0].encode())
+        s3.put_object(Bucket="remote-docs", Key="kb/backups.txt.metadata.json",
+                      Body=b'{"metadataAttributes": {"team": "ops"}}')
+        s3.put_object(Bucket="remote-docs", Key="kb/deep/holidays.md", Body=DOCS["holidays"][0].encode())
+        s3.put_object(Bucket="remote-docs", Key="kbx/outside.txt", Body=b"Outside the prefix.")
+        server = Server(tmp_path, install_dist=False, settings=(
+            f'[s3]\nendpoint = "{endpoint}"\naccess-key-id = "minio"\nsecret-access-key = "minio-secret"\n'))
+        agent = _client("bedrock-agent", server)
+        runtime = _client("bedrock-agent-runtime", server)
+        kb = create_kb(agent, "remote")["knowledgeBaseId"]
+
+        def source(name, bucket):
+            return agent.create_data_source(
+                knowledgeBaseId=kb,
+                name=name,
+                dataSourceConfiguration={
+                    "type": "S3",
+                    "s3Configuration": {"bucketArn": f"arn:aws:s3:::{bucket}", "inclusionPrefixes": ["kb/"]},
+                },
+            )["dataSource"]["dataSourceId"]
+
+        def ingest(ds):
+            job_id = agent.start_ingestion_job(knowledgeBaseId=kb, dataSourceId=ds)["ingestionJob"]["ingestionJobId"]
+            return wait_for_job(agent, kb, ds, job_id)
+
+        ds = source("remote", "remote-docs")
+        job = ingest(ds)
+        assert job["status"] == "COMPLETE", job
+        assert job["statistics"]["numberOfNewDocumentsIndexed"] == 2
+        assert job["statistics"]["numberOfMetadataDocumentsScanned"] == 1
+        results = runtime.retrieve(
+            knowledgeBaseId=kb,
+            retrievalQuery={"text": "backup retention"},
+            retrievalConfiguration={"vectorSearchConfiguration": {"filter": {"equals": {"key": "team", "value": "ops"}}}},
+        )["retrievalResults"]
+        assert [r["location"]["s3Location"]["uri"] for r in results] == ["s3://remote-docs/kb/backups.txt"]
+
+        # Changes in the bucket reach the index on the next run: one deleted, one changed.
+        s3.delete_object(Bucket="remote-docs", Key="kb/deep/holidays.md")
+        s3.put_object(Bucket="remote-docs", Key="kb/backups.txt", Body=b"Backups are now kept for 90 days.")
+        job = ingest(ds)
+        assert job["status"] == "COMPLETE", job
+        assert job["statistics"]["numberOfDocumentsDeleted"] == 1
+        assert job["statistics"]["numberOfModifiedDocumentsIndexed"] == 1
+        top = runtime.retrieve(knowledgeBaseId=kb, retrievalQuery={"text": "how long are backups kept"})["retrievalResults"]
+        assert [r["content"]["text"] for r in top] == ["Backups are now kept for 90 days."]
+
+        # A bucket the service does not have fails its job with a reason that names it.
+        job = ingest(source("missing", "no-such-bucket"))
+        assert job["status"] == "FAILED", job
+        assert "no-such-bucket" in " ".join(job["failureReasons"]), job
+    finally:
+        if server is not None:
+            server.stop()
+        moto.stop()
 
 
 def test_web_data_sources_crawl_a_site_through_boto3(agent, agent_runtime, tmp_path):

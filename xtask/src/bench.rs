@@ -5,7 +5,7 @@
 //! The venv lives outside the repository:
 //! `python3 -m venv ~/.cache/mantle/bench-venv`, then
 //! `~/.cache/mantle/bench-venv/bin/pip install torch sentence-transformers llama-cpp-python
-//! faiss-cpu numpy` (faiss for `bench knowledge`)
+//! faiss-cpu numpy chromadb` (faiss and chromadb for `bench knowledge`)
 //! (llama-cpp-python builds from source, ~25 minutes on 2 cores; on CPUs that advertise AMX
 //! inside a VM, build it with `CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON
 //! -DGGML_F16C=ON -DGGML_AVX512=ON"` — its AMX kernels crash where the tiles are not enabled).

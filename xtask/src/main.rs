@@ -171,6 +171,20 @@ fn main() -> anyhow::Result<()> {
                         "dev",
                     ],
                     &env,
+                )?;
+                // Retrieve as a client sees it, on a real server.
+                util::cargo_with_env(
+                    &root,
+                    &[
+                        "bench",
+                        "-p",
+                        "mantle-server",
+                        "--bench",
+                        "retrieve",
+                        "--profile",
+                        "dev",
+                    ],
+                    &env,
                 )
             }
             other => anyhow::bail!(

@@ -119,6 +119,13 @@ impl Knowledge {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&key);
+            // Saved now rather than at the next round of the saver, off the runtime's
+            // workers: a restart then loads the job's vectors instead of inserting them again.
+            let index = this.clone();
+            let saved = tokio::task::spawn_blocking(move || index.inner.index.save_vectors()).await;
+            if let Ok(Err(reason)) = saved {
+                tracing::warn!(job = %key, %reason, "cannot save the vector graph; the saver retries");
+            }
         });
         tracing::info!(job = %record.id, knowledge_base = %kb, data_source = %ds, "ingestion job started");
         Ok(job(&record))
@@ -292,7 +299,8 @@ impl Knowledge {
                 "Member must not be null",
             ));
         };
-        let mut crawler = match Crawler::new(web) {
+        let private = self.inner.crawl_private_networks.load(Ordering::Relaxed);
+        let mut crawler = match Crawler::new(web, private) {
             Ok(crawler) => crawler,
             Err(reason) => {
                 self.update_job(key, |job| job.failure_reasons.push(reason.clone()))?;

@@ -48,6 +48,7 @@ pub mod retrieve;
 mod service;
 mod web;
 
+pub use bucket::{BucketSource, S3Credentials, S3Endpoint};
 pub use error::KnowledgeError;
 pub use filter::{Operator, RetrievalFilter};
 pub use guard::GuardrailAction;
@@ -64,4 +65,4 @@ pub use output::{
 pub use rag::{RagEvent, RagOutput, RagStream, RetrieveAndGenerateInput};
 pub use rerank::{RerankInput, RerankOutput};
 pub use retrieve::{RetrievalResult, RetrieveInput, RetrieveOutput, SearchRequest, SearchType};
-pub use service::{ArnScope, Knowledge, KnowledgeDirs};
+pub use service::{ArnScope, Knowledge, KnowledgeDirs, SAVE_EVERY};

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mantle_guardrails::{Guardrails, Verdict};
 use mantle_inference::Catalog;
@@ -11,7 +12,7 @@ use mantle_plugins::Registry;
 use mantle_store::{Store, Table};
 use serde_json::Value;
 
-use crate::bucket::Buckets;
+use crate::bucket::{BucketSource, Buckets};
 use crate::config::{
     DataDeletionPolicy, KnowledgeBaseType, validate_data_source, validate_ingestion,
 };
@@ -42,19 +43,58 @@ pub use mantle_store::ArnScope;
 /// Where the service keeps files beside its sled records.
 #[derive(Debug, Clone)]
 pub struct KnowledgeDirs {
-    /// The embedded bucket root: `s3://NAME/key` is `<buckets>/NAME/key`.
-    pub buckets: PathBuf,
+    /// Where `s3://` URIs are read: the embedded bucket root or an S3-compatible endpoint.
+    pub buckets: BucketSource,
     /// The keyword index (rebuildable from the records).
     pub index: PathBuf,
+    /// The saved vector graphs (rebuildable from the records).
+    pub vectors: PathBuf,
 }
 
 impl KnowledgeDirs {
-    /// The layout under a server's data directory: `buckets/` and `knowledge-index/`.
+    /// The layout under a server's data directory: `buckets/` (the embedded bucket root),
+    /// `knowledge-index/` and `knowledge-vectors/`.
     pub fn under(data_dir: &std::path::Path) -> Self {
         Self {
-            buckets: data_dir.join("buckets"),
+            buckets: BucketSource::Embedded(data_dir.join("buckets")),
             index: data_dir.join("knowledge-index"),
+            vectors: data_dir.join("knowledge-vectors"),
         }
+    }
+}
+
+/// How often the vector graphs that changed are saved.
+pub const SAVE_EVERY: Duration = Duration::from_secs(30);
+
+/// Saves changed vector graphs every [`SAVE_EVERY`], the first time right after recovery,
+/// until the service is dropped.
+fn spawn_saver(inner: &Arc<Inner>) {
+    let service = Arc::downgrade(inner);
+    let spawned = std::thread::Builder::new()
+        .name("mantle-kb-save".into())
+        .spawn(move || {
+            while let Some(inner) = service.upgrade() {
+                if let Err(reason) = inner.index.save_vectors() {
+                    tracing::warn!(%reason, "cannot save a vector graph; the next start rebuilds it");
+                }
+                drop(inner);
+                std::thread::sleep(SAVE_EVERY);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no vector-graph saver; every start rebuilds the graphs");
+    }
+}
+
+/// A document record as the index holds it.
+fn indexed_doc(doc: DocumentRecord) -> IndexedDoc {
+    IndexedDoc {
+        serial: 0,
+        data_source_id: doc.data_source_id,
+        content_hash: doc.content_hash,
+        location: doc.location,
+        metadata: doc.metadata,
+        chunks: doc.chunks,
     }
 }
 
@@ -90,9 +130,11 @@ pub(crate) struct Inner {
     /// Applied when a Retrieve or RetrieveAndGenerate request names a guardrail.
     pub(crate) guardrails: Guardrails,
     pub(crate) scope: ArnScope,
-    /// The embedded bucket root: `s3://NAME/key` is `<buckets>/NAME/key`.
+    /// Where `s3://` URIs are read.
     pub(crate) buckets: Buckets,
     pub(crate) index: Index,
+    /// Whether WEB crawls may reach loopback, private and link-local addresses.
+    pub(crate) crawl_private_networks: AtomicBool,
     /// Stop flags of the jobs running in this process, by job record key.
     pub(crate) running: Mutex<HashMap<String, Arc<AtomicBool>>>,
 }
@@ -109,7 +151,7 @@ impl Knowledge {
         scope: ArnScope,
         dirs: KnowledgeDirs,
     ) -> Result<Self, KnowledgeError> {
-        let index = Index::open(&dirs.index).map_err(|reason| {
+        let index = Index::open(&dirs.index, &dirs.vectors).map_err(|reason| {
             KnowledgeError::Index(format!(
                 "cannot open the keyword index in {}: {reason}",
                 dirs.index.display()
@@ -129,12 +171,14 @@ impl Knowledge {
             scope,
             buckets: Buckets::new(dirs.buckets),
             index,
+            crawl_private_networks: AtomicBool::new(false),
             running: Mutex::new(HashMap::new()),
         };
         let knowledge = Self {
             inner: Arc::new(inner),
         };
         knowledge.recover()?;
+        spawn_saver(&knowledge.inner);
         Ok(knowledge)
     }
 
@@ -167,16 +211,20 @@ impl Knowledge {
         });
         let mut indexed = 0;
         let mut rewritten = 0;
+        let mut restorer = inner.index.restorer();
         for (key, doc) in inner.docs.all()? {
             if doc.status == DocumentStatus::Indexed {
                 let current = keywords.remove(&key).as_deref() == Some(doc.content_hash.as_str());
                 if !current {
                     rewritten += 1;
                 }
-                self.index_document(&key, doc, !current);
+                if let Some((kb, rest)) = key.split_once('/') {
+                    restorer.put(kb, rest.to_owned(), indexed_doc(doc), !current);
+                }
                 indexed += 1;
             }
         }
+        let vectors = restorer.finish();
         for stale in keywords.keys() {
             inner.index.remove_keywords(stale);
         }
@@ -185,6 +233,9 @@ impl Knowledge {
         tracing::info!(
             documents = indexed,
             keyword_entries_rewritten = rewritten,
+            vectors_reused = vectors.reused,
+            vectors_inserted = vectors.inserted,
+            vectors_dropped = vectors.dropped,
             interrupted_jobs = interrupted,
             "knowledge bases opened"
         );
@@ -197,19 +248,32 @@ impl Knowledge {
         let Some((kb, rest)) = record_key.split_once('/') else {
             return;
         };
-        self.inner.index.put(
-            kb,
-            rest.to_owned(),
-            IndexedDoc {
-                serial: 0,
-                data_source_id: doc.data_source_id,
-                content_hash: doc.content_hash,
-                location: doc.location,
-                metadata: doc.metadata,
-                chunks: doc.chunks,
-            },
-            keywords,
-        );
+        self.inner
+            .index
+            .put(kb, rest.to_owned(), indexed_doc(doc), keywords);
+    }
+
+    /// Saves what the index holds only in memory (the vector graphs changed since their last
+    /// save) and flushes the records. Nothing is lost without it — the next start rebuilds
+    /// what was not saved — it only makes that start faster. The service also does this on its
+    /// own every [`SAVE_EVERY`] and after each ingestion job.
+    pub fn checkpoint(&self) -> Result<(), KnowledgeError> {
+        self.inner
+            .index
+            .save_vectors()
+            .map_err(KnowledgeError::Index)?;
+        self.inner.store.flush()?;
+        Ok(())
+    }
+
+    /// Lets WEB crawls reach addresses that are not public: loopback, private networks,
+    /// link-local (cloud metadata services). Off by default, so whoever may create a data
+    /// source cannot make the server read its own network; an operator crawling an intranet
+    /// turns it on (`crawl-private-networks` in the server's settings).
+    pub fn set_crawl_private_networks(&self, allowed: bool) {
+        self.inner
+            .crawl_private_networks
+            .store(allowed, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn knowledge_base_arn(&self, id: &KnowledgeBaseId) -> String {

@@ -6,11 +6,14 @@
 //! document, so parsing, chunking and the content hash are the same as for S3.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mantle_documents::Format;
 use regex::Regex;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Client, StatusCode, header, redirect};
 use scraper::{Html, Selector};
 use texting_robots::Robot;
@@ -35,6 +38,104 @@ const MAX_REDIRECTS: usize = 10;
 const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
 /// How often a wait for a host's turn looks at the job's stop flag.
 const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// Whether `ip` is an address of the public internet: not loopback, private (RFC 1918, unique
+/// local), link-local (where cloud metadata services answer), shared (CGNAT), documentation,
+/// benchmarking, multicast, broadcast or reserved.
+pub(crate) fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let segments = v6.segments();
+            // NAT64 (64:ff9b::/96) reaches the IPv4 address in its low 32 bits.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [.., hi, lo] = segments;
+                return is_public_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+                || segments[..2] == [0x2001, 0xdb8])
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && ip.octets()[2] == 0)
+        || (a == 198 && (18..20).contains(&b))
+        || a >= 240)
+}
+
+/// Why a crawl may not fetch `url` when it keeps to public addresses: its host is an address
+/// literal that is not public. (Names are checked as they resolve, by [`PublicResolver`].)
+fn literal_private_address(url: &Url) -> Option<String> {
+    let ip = match url.host()? {
+        url::Host::Ipv4(v4) => IpAddr::V4(v4),
+        url::Host::Ipv6(v6) => IpAddr::V6(v6),
+        url::Host::Domain(_) => return None,
+    };
+    (!is_public(ip)).then(|| {
+        format!("{ip} is not a public address; this server's crawls keep to public addresses")
+    })
+}
+
+/// Resolves names for a crawl that keeps to public addresses: addresses that are not public
+/// are dropped, so neither a link, a redirect nor a DNS answer that changes between lookups
+/// can point the crawl at the server's own network. The connection goes to what this returns.
+#[derive(Debug)]
+struct PublicResolver;
+
+impl Resolve for PublicResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            // The port is replaced by the URL's own when connecting.
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> =
+                all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() && !all.is_empty() {
+                return Err(format!(
+                    "{host} resolves only to addresses that are not public ({}); this server's crawls keep to public addresses",
+                    all[0].ip()
+                )
+                .into());
+            }
+            let addrs: Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// An error with its causes, which is where reqwest keeps the reason (`error sending request`
+/// alone says nothing).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let shown = cause.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        source = cause.source();
+    }
+    text
+}
 
 /// Checks a seed URL: absolute http(s), with a host, without credentials.
 pub(crate) fn seed_url(raw: &str) -> Result<Url, String> {
@@ -187,10 +288,18 @@ pub(crate) struct Crawler {
     interval: Duration,
     fetched: u32,
     max_pages: u32,
+    /// Whether the crawl may reach addresses that are not public.
+    private_networks: bool,
 }
 
 impl Crawler {
-    pub(crate) fn new(config: &WebDataSourceConfiguration) -> Result<Self, String> {
+    /// A crawl of `config`'s scope. Unless `private_networks`, it keeps to public addresses
+    /// (see [`is_public`]): a data source must not become a way to read the server's own
+    /// network.
+    pub(crate) fn new(
+        config: &WebDataSourceConfiguration,
+        private_networks: bool,
+    ) -> Result<Self, String> {
         let rules = Rules::new(config)?;
         let crawler = config.crawler_configuration.clone().unwrap_or_default();
         let limits = crawler.crawler_limits.unwrap_or_default();
@@ -206,12 +315,20 @@ impl Crawler {
             }
         });
         let policy_rules = rules.clone();
-        let client = Client::builder()
+        let mut client = Client::builder();
+        if !private_networks {
+            client = client.dns_resolver(Arc::new(PublicResolver));
+        }
+        let client = client
             .user_agent(user_agent)
             .timeout(FETCH_TIMEOUT)
             .redirect(redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {
                     attempt.error("too many redirects")
+                } else if !private_networks
+                    && let Some(reason) = literal_private_address(attempt.url())
+                {
+                    attempt.error(reason)
                 } else if policy_rules.in_scope(attempt.url())
                     && !policy_rules.excluded(attempt.url())
                 {
@@ -234,6 +351,7 @@ impl Crawler {
             interval: Duration::from_secs(60) / rate,
             fetched: 0,
             max_pages: limits.max_pages.unwrap_or(MAX_WEB_PAGES).min(MAX_WEB_PAGES),
+            private_networks,
         };
         for seed in &config.source_configuration.url_configuration.seed_urls {
             let mut url = seed_url(&seed.url)?;
@@ -261,6 +379,16 @@ impl Crawler {
             };
             if !wanted {
                 continue;
+            }
+            // Before robots.txt, which is a request too.
+            if !self.private_networks
+                && let Some(reason) = literal_private_address(&url)
+            {
+                return Some(Page::Failed {
+                    url: url.to_string(),
+                    reason,
+                    gone: false,
+                });
             }
             match self.robots_allow(&url).await {
                 Ok(true) => {}
@@ -322,7 +450,9 @@ impl Crawler {
         let url = format!("{origin}/robots.txt");
         let response = match self.client.get(&url).send().await {
             Ok(response) => response,
-            Err(e) => return Robots::Unreachable(format!("{url} could not be read: {e}")),
+            Err(e) => {
+                return Robots::Unreachable(format!("{url} could not be read: {}", causes(&e)));
+            }
         };
         let status = response.status();
         if status.is_server_error() {
@@ -377,7 +507,12 @@ impl Crawler {
         };
         let response = match self.client.get(url.clone()).send().await {
             Ok(response) => response,
-            Err(e) => return Some(failed(format!("could not be fetched: {e}"), false)),
+            Err(e) => {
+                return Some(failed(
+                    format!("could not be fetched: {}", causes(&e)),
+                    false,
+                ));
+            }
         };
         let status = response.status();
         if status.is_redirection() {

@@ -2,101 +2,25 @@
 //! (laid out by `cargo xtask build-plugins`), the real default models (fetched by
 //! `cargo xtask setup`), a sled store in a temporary directory, no HTTP.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use mantle_guardrails::Guardrails;
-use mantle_inference::Catalog;
-use mantle_inference::plugin_models::PluginModels;
 use mantle_knowledge::output::{DocumentStatus, IngestionJobStatus};
 use mantle_knowledge::{
     ArnScope, DataSourceId, Knowledge, KnowledgeBaseId, KnowledgeDirs, KnowledgeError, ListInput,
     RagEvent, RetrieveAndGenerateInput, RetrieveInput,
 };
-use mantle_plugins::{EngineConfig, HostServices, PluginEngine, Registry};
 use mantle_store::Store;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+mod common;
 #[path = "service/web.rs"]
 mod web;
 
-const MINILM: &str = "arn:aws:bedrock:us-east-1::foundation-model/hf.all-minilm-l6-v2-v1:0";
+use common::{MINILM, models, registry};
+
 const SMOLLM2: &str = "hf.smollm2-135m-instruct-v1:0";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn models() -> Arc<Catalog> {
-    static MODELS: OnceLock<Arc<Catalog>> = OnceLock::new();
-    MODELS
-        .get_or_init(|| {
-            let catalog = Catalog::load_defaults(&mantle_models::model_dir::default_model_dir());
-            assert!(
-                catalog.embedding(MINILM).is_ok(),
-                "the default models are missing: run `cargo xtask setup`"
-            );
-            Arc::new(catalog)
-        })
-        .clone()
-}
-
-/// The plugins these tests use, as `cargo xtask build-plugins` lays them out: built-ins from
-/// `plugins/dist`, test fixtures from `plugins/dist-fixtures`.
-const PLUGINS: [&str; 4] = [
-    "fixed-size-chunker",
-    "semantic-chunker",
-    "word-filter",
-    "sensitive-information",
-];
-const FIXTURES: [&str; 1] = ["chunk-transform"];
-
-fn registry(plugins: &Path) -> Arc<Registry> {
-    install(plugins, "plugins/dist", &PLUGINS);
-    install(plugins, "plugins/dist-fixtures", &FIXTURES);
-    let engine = Arc::new(
-        PluginEngine::new(EngineConfig {
-            cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("knowledge-components")),
-            ..Default::default()
-        })
-        .unwrap(),
-    );
-    let services = HostServices {
-        models: Some(Arc::new(PluginModels::new(models()))),
-        ..Default::default()
-    };
-    Registry::open(engine, Arc::new(services), plugins.to_owned()).unwrap()
-}
-
-fn install(plugins: &Path, dist: &str, names: &[&str]) {
-    let dist = repo().join(dist);
-    let built: Vec<std::fs::DirEntry> = std::fs::read_dir(&dist)
-        .unwrap_or_else(|_| {
-            panic!(
-                "{} is missing: run `cargo xtask build-plugins`",
-                dist.display()
-            )
-        })
-        .flatten()
-        .collect();
-    for &name in names {
-        let plugin = built
-            .iter()
-            .find(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("{name}@"))
-            })
-            .unwrap_or_else(|| panic!("the {name} plugin is built"));
-        let target = plugins.join(plugin.file_name());
-        std::fs::create_dir_all(&target).unwrap();
-        for file in ["plugin.toml", "plugin.wasm"] {
-            std::fs::copy(plugin.path().join(file), target.join(file)).unwrap();
-        }
-    }
-}
 
 /// A service over a store and bucket root in `dir`; opening it again over the same `dir` is
 /// what a restarted server does.
@@ -883,9 +807,32 @@ async fn hybrid_search_finds_exact_terms_that_embeddings_blur() {
         number.as_str()
     );
 
-    // Keyword entries survive a restart (committed), and a lost one is rewritten at open.
+    // Keyword entries survive a restart (committed), and a lost one is rewritten at open;
+    // the vector graph comes back from its saved file.
+    knowledge.checkpoint().unwrap();
+    assert!(
+        fixture
+            .dir
+            .path()
+            .join(format!("knowledge-vectors/{kb}.hnsw"))
+            .is_file()
+    );
     drop(knowledge);
     let knowledge = fixture.open();
+    let semantic = retrieve(
+        &knowledge,
+        &kb,
+        query(
+            "Which part is a thermal fuse?",
+            json!({"overrideSearchType": "SEMANTIC", "numberOfResults": 24}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        semantic.len(),
+        parts.len(),
+        "every chunk is searchable again"
+    );
     let (number, _) = &parts[11];
     let results = retrieve(
         &knowledge,

@@ -79,8 +79,9 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         models.clone(),
         guardrails.clone(),
         scope,
-        mantle_knowledge::KnowledgeDirs::under(&settings.data_dir),
+        knowledge_dirs(&settings),
     )?;
+    knowledge.set_crawl_private_networks(settings.crawl_private_networks);
     plugin_knowledge.bind(knowledge.clone());
     Ok(AppState {
         knowledge,
@@ -90,6 +91,16 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         registry,
         guardrails,
     })
+}
+
+/// The knowledge service's files under the data dir, its `s3://` URIs read from the configured
+/// S3-compatible service when there is one.
+fn knowledge_dirs(settings: &Settings) -> mantle_knowledge::KnowledgeDirs {
+    let mut dirs = mantle_knowledge::KnowledgeDirs::under(&settings.data_dir);
+    if let Some(s3) = &settings.s3 {
+        dirs.buckets = mantle_knowledge::BucketSource::S3(s3.clone());
+    }
+    dirs
 }
 
 /// Every route, with request ids, body limits and metrics. Each API family brings its own

@@ -26,6 +26,7 @@ pub async fn serve_on(
     crate::telemetry::init_metrics();
     let state = tokio::task::spawn_blocking(move || crate::app::build_state(settings)).await??;
     let plugins = state.registry.list().len();
+    let knowledge = state.knowledge.clone();
     let app = crate::app::router(state);
     let address = listener.local_addr()?;
     tracing::info!(%address, plugins, "mantle listening");
@@ -34,6 +35,11 @@ pub async fn serve_on(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
+    // So the next start loads the vector graphs instead of rebuilding them.
+    let saved = tokio::task::spawn_blocking(move || knowledge.checkpoint()).await?;
+    if let Err(e) = saved {
+        tracing::warn!(error = %e, "knowledge index not saved; the next start rebuilds it");
+    }
     tracing::info!("mantle stopped");
     Ok(())
 }

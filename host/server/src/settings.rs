@@ -8,6 +8,9 @@
 //! region = "us-east-1"
 //! account = "000000000000"
 //! max-body-bytes = 2097152
+//! # WEB data sources may crawl loopback, private and link-local addresses (an intranet). Off
+//! # by default: whoever may create a data source could otherwise read the server's network.
+//! crawl-private-networks = false
 //!
 //! # Bedrock ids that unchanged applications send, mapped to served models. An id starting with
 //! # a geography (`us.`, `eu.`, `apac.`, `global.` …) is an inference profile.
@@ -15,12 +18,23 @@
 //! "anthropic.claude-3-haiku-20240307-v1:0" = "hf.smollm2-135m-instruct-v1:0"
 //! "us.anthropic.claude-3-haiku-20240307-v1:0" = "hf.smollm2-135m-instruct-v1:0"
 //! "amazon.titan-embed-text-v2:0" = "hf.all-minilm-l6-v2-v1:0"
+//!
+//! # Knowledge-base S3 data sources read this S3-compatible service instead of the embedded
+//! # bucket root (<data-dir>/buckets/NAME/). The key defaults to $AWS_ACCESS_KEY_ID,
+//! # $AWS_SECRET_ACCESS_KEY and $AWS_SESSION_TOKEN; with none, requests go unsigned.
+//! [s3]
+//! endpoint = "http://127.0.0.1:9000"
+//! region = "us-east-1"                      # default: the server's region
+//! access-key-id = "…"
+//! secret-access-key = "…"
+//! virtual-hosted-style = false              # default: path-style (BUCKET in the path)
 //! ```
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use mantle_knowledge::S3Endpoint;
 use serde::Deserialize;
 
 /// The region and account that ARNs are minted in.
@@ -53,6 +67,11 @@ pub struct Settings {
     pub watch_plugins: bool,
     /// Bedrock model / inference-profile id → served model id.
     pub model_aliases: BTreeMap<String, String>,
+    /// Whether WEB data sources may crawl addresses that are not public.
+    pub crawl_private_networks: bool,
+    /// The S3-compatible service knowledge-base `s3://` URIs are read from; without one, the
+    /// embedded bucket root under the data dir.
+    pub s3: Option<S3Endpoint>,
 }
 
 impl Settings {
@@ -62,6 +81,8 @@ impl Settings {
             listen,
             plugins_dir: data_dir.join("plugins"),
             model_dir: mantle_models::model_dir::default_model_dir(),
+            s3: None,
+            crawl_private_networks: false,
             data_dir,
             identity: Identity::default(),
             max_body_bytes: 2 * 1024 * 1024,
@@ -83,6 +104,7 @@ impl Settings {
             self.plugins_dir = data_dir.join("plugins");
             self.data_dir = data_dir;
         }
+
         if let Some(plugins_dir) = file.plugins_dir {
             self.plugins_dir = plugins_dir;
         }
@@ -101,6 +123,9 @@ impl Settings {
         if let Some(watch) = file.watch_plugins {
             self.watch_plugins = watch;
         }
+        if let Some(private) = file.crawl_private_networks {
+            self.crawl_private_networks = private;
+        }
         for (alias, target) in file.model_aliases {
             if alias.is_empty() || target.is_empty() || alias.contains('/') {
                 anyhow::bail!(
@@ -109,6 +134,14 @@ impl Settings {
                 );
             }
             self.model_aliases.insert(alias, target);
+        }
+        if let Some(s3) = file.s3 {
+            let endpoint = s3.endpoint(&self.identity.region, |name| {
+                std::env::var(name).ok().filter(|value| !value.is_empty())
+            });
+            self.s3 = Some(endpoint.map_err(|e| {
+                anyhow::anyhow!("invalid settings file {}: [s3] {e}", path.display())
+            })?);
         }
         Ok(self)
     }
@@ -125,8 +158,60 @@ struct FileSettings {
     account: Option<String>,
     max_body_bytes: Option<usize>,
     watch_plugins: Option<bool>,
+    crawl_private_networks: Option<bool>,
     #[serde(default)]
     model_aliases: BTreeMap<String, String>,
+    s3: Option<S3Settings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct S3Settings {
+    endpoint: url::Url,
+    region: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    session_token: Option<String>,
+    #[serde(default)]
+    virtual_hosted_style: bool,
+}
+
+impl S3Settings {
+    /// The endpoint, its key from the file or else from the environment (`env`).
+    fn endpoint(
+        self,
+        server_region: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<S3Endpoint, String> {
+        if !matches!(self.endpoint.scheme(), "http" | "https") {
+            return Err(format!(
+                "endpoint {} must be an http:// or https:// URL",
+                self.endpoint
+            ));
+        }
+        let mut endpoint = S3Endpoint::new(
+            self.endpoint.as_str().trim_end_matches('/'),
+            self.region.unwrap_or_else(|| server_region.to_owned()),
+        );
+        endpoint.virtual_hosted_style = self.virtual_hosted_style;
+        let (id, secret, token) = match (self.access_key_id, self.secret_access_key) {
+            (Some(id), Some(secret)) => (Some(id), Some(secret), self.session_token),
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(
+                    "access-key-id and secret-access-key are given together or not at all".into(),
+                );
+            }
+            (None, None) => (
+                env("AWS_ACCESS_KEY_ID"),
+                env("AWS_SECRET_ACCESS_KEY"),
+                env("AWS_SESSION_TOKEN"),
+            ),
+        };
+        if let (Some(id), Some(secret)) = (id, secret) {
+            endpoint = endpoint.with_credentials(id, secret, token);
+        }
+        Ok(endpoint)
+    }
 }
 
 #[cfg(test)]
@@ -163,5 +248,69 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("expected a string"), "{error}");
+    }
+
+    fn s3_settings(text: &str) -> S3Settings {
+        #[derive(Deserialize)]
+        struct File {
+            s3: S3Settings,
+        }
+        toml::from_str::<File>(text).unwrap().s3
+    }
+
+    #[test]
+    fn an_s3_endpoint_takes_its_key_from_the_file_or_the_environment() {
+        let env = |name: &str| match name {
+            "AWS_ACCESS_KEY_ID" => Some("ENVKEY".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("envsecret".to_owned()),
+            _ => None,
+        };
+        let from_env = s3_settings("[s3]\nendpoint = \"http://127.0.0.1:9000/\"\n")
+            .endpoint("eu-west-1", env)
+            .unwrap();
+        assert_eq!(from_env.endpoint, "http://127.0.0.1:9000");
+        assert_eq!(from_env.region, "eu-west-1");
+        assert!(!from_env.virtual_hosted_style);
+        let key = from_env.credentials.unwrap();
+        assert_eq!(
+            (key.access_key_id.as_str(), key.session_token),
+            ("ENVKEY", None)
+        );
+
+        let from_file = s3_settings(
+            "[s3]\nendpoint = \"https://s3.example.com\"\nregion = \"us-west-2\"\naccess-key-id = \"FILEKEY\"\nsecret-access-key = \"s\"\nvirtual-hosted-style = true\n",
+        )
+        .endpoint("eu-west-1", env)
+        .unwrap();
+        assert_eq!(from_file.region, "us-west-2");
+        assert!(from_file.virtual_hosted_style);
+        assert_eq!(from_file.credentials.unwrap().access_key_id, "FILEKEY");
+
+        let anonymous = s3_settings("[s3]\nendpoint = \"http://127.0.0.1:9000\"\n")
+            .endpoint("us-east-1", |_| None)
+            .unwrap();
+        assert!(anonymous.credentials.is_none());
+    }
+
+    #[test]
+    fn a_bad_s3_table_is_refused_naming_what_is_wrong() {
+        let error = from_file("[s3]\nendpoint = \"ftp://files.example.com\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("[s3] endpoint ftp://"), "{error}");
+        let error =
+            from_file("[s3]\nendpoint = \"http://127.0.0.1:9000\"\naccess-key-id = \"A\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("secret-access-key"), "{error}");
+        let error = from_file("[s3]\nendpoint = \"not a url\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("endpoint"), "{error}");
+        let error = from_file("[s3]\nendpont = \"http://127.0.0.1:9000\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("endpont"), "{error}");
+        assert!(from_file("").unwrap().s3.is_none());
     }
 }

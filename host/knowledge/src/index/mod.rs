@@ -1,20 +1,21 @@
 //! The knowledge bases' index: every searchable chunk of every indexed document, for vector
 //! search (exact, or usearch's HNSW graph when a knowledge base is large) and keyword search
 //! (tantivy BM25, on disk). The sled document records are the source of truth: the vectors
-//! are reloaded from them when the service opens, and the keyword index is reconciled with
-//! them (see `Knowledge::recover`).
+//! are reloaded from them when the service opens, the saved graphs and the keyword index are
+//! reconciled with them (see [`Restorer`] and `Knowledge::recover`).
 //!
 //! Filters are applied inside both searches — the exact scan skips documents that fail it,
 //! the graph search and BM25 only visit allowed documents — so a selective filter still
 //! fills `numberOfResults`.
 
+mod persist;
 mod text;
 mod vector;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
 
@@ -115,6 +116,18 @@ impl KbIndex {
     }
 }
 
+impl KbIndex {
+    /// Forgets the graph keys a saved graph held for a document the records no longer have
+    /// (or have with other content).
+    fn forget_saved(&mut self, saved: &persist::SavedDoc) {
+        if let Some(ann) = &mut self.ann {
+            for chunk in 0..saved.chunks as usize {
+                ann.remove(chunk_key(saved.serial, chunk));
+            }
+        }
+    }
+}
+
 fn chunk_key(serial: u64, chunk: usize) -> u64 {
     (serial << CHUNK_BITS) | chunk as u64
 }
@@ -132,17 +145,127 @@ pub(crate) struct Index {
     kbs: RwLock<HashMap<String, KbIndex>>,
     text: TextIndex,
     next_serial: AtomicU64,
+    /// Where each knowledge base's graph is saved.
+    vectors: PathBuf,
+    /// Knowledge bases whose graph changed since it was saved.
+    unsaved: Mutex<HashSet<String>>,
+    /// One save at a time: two could otherwise race to rename over each other.
+    saving: Mutex<()>,
+}
+
+/// What [`Restorer::finish`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Restored {
+    /// Documents whose vectors came back with a saved graph.
+    pub(crate) reused: usize,
+    /// Documents added to a graph again (new or changed since the save, or no save).
+    pub(crate) inserted: usize,
+    /// Saved documents the records no longer hold.
+    pub(crate) dropped: usize,
+}
+
+/// Fills an opened [`Index`] from the records: a document whose key and content hash match
+/// its knowledge base's saved graph keeps its serial and its vectors there; any other is
+/// inserted; saved documents nobody claimed are removed by [`Restorer::finish`].
+pub(crate) struct Restorer<'a> {
+    index: &'a Index,
+    saved: HashMap<String, HashMap<String, persist::SavedDoc>>,
+    restored: Restored,
 }
 
 impl Index {
-    /// Opens the index whose keyword part lives in `dir`. The vector part starts empty; the
-    /// service fills both from the records.
-    pub(crate) fn open(dir: &Path) -> Result<Self, String> {
+    /// Opens the index whose keyword part lives in `keywords` and whose saved graphs live in
+    /// `vectors`. It starts empty: fill it through [`Index::restorer`].
+    pub(crate) fn open(keywords: &Path, vectors: &Path) -> Result<Self, String> {
         Ok(Self {
             kbs: RwLock::default(),
-            text: TextIndex::open(dir)?,
+            text: TextIndex::open(keywords)?,
             next_serial: AtomicU64::new(1),
+            vectors: vectors.to_owned(),
+            unsaved: Mutex::default(),
+            saving: Mutex::default(),
         })
+    }
+
+    /// Loads the saved graphs, ready for the records to be put back through.
+    pub(crate) fn restorer(&self) -> Restorer<'_> {
+        let graphs = persist::read_all(&self.vectors);
+        let last = graphs
+            .values()
+            .flat_map(|g| g.docs.values().map(|d| d.serial))
+            .max()
+            .unwrap_or(0);
+        self.next_serial.fetch_max(last + 1, Ordering::Relaxed);
+        let mut saved = HashMap::new();
+        let mut kbs = self.kbs.write().unwrap_or_else(|e| e.into_inner());
+        for (kb, graph) in graphs {
+            kbs.entry(kb.clone()).or_default().ann = Some(graph.ann);
+            saved.insert(kb, graph.docs);
+        }
+        Restorer {
+            index: self,
+            saved,
+            restored: Restored::default(),
+        }
+    }
+
+    /// Saves every graph that changed since its last save. Searches go on meanwhile; writes
+    /// wait while a graph is copied out.
+    pub(crate) fn save_vectors(&self) -> Result<(), String> {
+        let _one = self.saving.lock().unwrap_or_else(|e| e.into_inner());
+        let unsaved: Vec<String> = self
+            .unsaved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        let mut failed = None;
+        for kb in unsaved {
+            let snapshot = {
+                let kbs = self.kbs.read().unwrap_or_else(|e| e.into_inner());
+                kbs.get(&kb).map(|entry| {
+                    let docs: Vec<persist::SavedDoc> = entry
+                        .docs
+                        .iter()
+                        .map(|(key, doc)| persist::SavedDoc {
+                            key: key.clone(),
+                            hash: doc.content_hash.clone(),
+                            serial: doc.serial,
+                            chunks: doc.chunks.len() as u32,
+                        })
+                        .collect();
+                    let graph = entry
+                        .ann
+                        .as_ref()
+                        .map(|ann| ann.to_bytes().map(|bytes| (bytes, ann.dimensions())));
+                    (docs, graph)
+                })
+            };
+            let result = match snapshot {
+                // Dropped since: `drop_knowledge_base` removed its file.
+                None => Ok(()),
+                Some((_, None)) => {
+                    persist::delete(&self.vectors, &kb);
+                    Ok(())
+                }
+                Some((docs, Some(graph))) => graph.and_then(|(bytes, dimensions)| {
+                    persist::write(&self.vectors, &kb, &bytes, dimensions, docs)
+                }),
+            };
+            if let Err(reason) = result {
+                // Tried again at the next save.
+                self.mark_unsaved(&kb);
+                failed = Some(format!("knowledge base {kb}: {reason}"));
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    fn mark_unsaved(&self, kb: &str) {
+        self.unsaved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(kb.to_owned());
     }
 
     /// The keyword index's committed documents and their content hashes, by record key.
@@ -157,8 +280,21 @@ impl Index {
 
     /// Adds or replaces a document. `keywords` says whether its keyword entry needs writing
     /// (at open, a current entry is kept); keyword writes are visible after [`Index::commit`].
-    pub(crate) fn put(&self, kb: &str, key: String, mut doc: IndexedDoc, keywords: bool) {
-        doc.serial = self.next_serial.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn put(&self, kb: &str, key: String, doc: IndexedDoc, keywords: bool) {
+        self.insert(kb, key, doc, keywords, None);
+    }
+
+    /// [`Index::put`], or with `saved`, a document whose vectors its knowledge base's graph
+    /// already holds under that serial.
+    fn insert(
+        &self,
+        kb: &str,
+        key: String,
+        mut doc: IndexedDoc,
+        keywords: bool,
+        saved: Option<u64>,
+    ) {
+        doc.serial = saved.unwrap_or_else(|| self.next_serial.fetch_add(1, Ordering::Relaxed));
         let record_key = format!("{kb}/{key}");
         if keywords {
             self.text.put(
@@ -184,7 +320,8 @@ impl Index {
         }
         for (i, chunk) in doc.searchable() {
             entry.searchable += 1;
-            if let Some(ann) = &mut entry.ann
+            if saved.is_none()
+                && let Some(ann) = &mut entry.ann
                 && let Err(e) = ann.add(chunk_key(doc.serial, i), &chunk.vector)
             {
                 tracing::warn!(knowledge_base = kb, error = %e, "vector graph refused a chunk");
@@ -195,13 +332,20 @@ impl Index {
         }
         entry.by_serial.insert(doc.serial, doc.clone());
         entry.docs.insert(key, doc);
+        drop(kbs);
+        if saved.is_none() {
+            self.mark_unsaved(kb);
+        }
     }
 
     pub(crate) fn remove(&self, kb: &str, key: &str) {
         self.text.remove(&format!("{kb}/{key}"));
         let mut kbs = self.kbs.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = kbs.get_mut(kb) {
-            entry.remove(key);
+        if let Some(entry) = kbs.get_mut(kb)
+            && entry.remove(key).is_some()
+        {
+            drop(kbs);
+            self.mark_unsaved(kb);
         }
     }
 
@@ -217,9 +361,14 @@ impl Index {
             .filter(|key| key.starts_with(prefix))
             .cloned()
             .collect();
+        let removed = !keys.is_empty();
         for key in keys {
             self.text.remove(&format!("{kb}/{key}"));
             entry.remove(&key);
+        }
+        drop(kbs);
+        if removed {
+            self.mark_unsaved(kb);
         }
     }
 
@@ -227,11 +376,30 @@ impl Index {
         self.text.drop_knowledge_base(kb);
         let mut kbs = self.kbs.write().unwrap_or_else(|e| e.into_inner());
         kbs.remove(kb);
+        drop(kbs);
+        self.unsaved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(kb);
+        let _one = self.saving.lock().unwrap_or_else(|e| e.into_inner());
+        persist::delete(&self.vectors, kb);
     }
 
     /// Makes keyword writes so far durable and searchable.
     pub(crate) fn commit(&self) {
         self.text.commit();
+    }
+
+    /// The texts of a knowledge base's searchable chunks.
+    pub(crate) fn chunk_texts(&self, kb: &str) -> Vec<String> {
+        let kbs = self.kbs.read().unwrap_or_else(|e| e.into_inner());
+        kbs.get(kb).map_or_else(Vec::new, |entry| {
+            entry
+                .docs
+                .values()
+                .flat_map(|doc| doc.searchable().map(|(_, c)| c.text.clone()))
+                .collect()
+        })
     }
 
     /// Searchable chunks in a knowledge base.
@@ -299,6 +467,56 @@ impl Index {
                 combine(vector, units, query.k)
             }
         }
+    }
+}
+
+impl Restorer<'_> {
+    /// Puts a document record back (see [`Index::put`]).
+    pub(crate) fn put(&mut self, kb: &str, key: String, doc: IndexedDoc, keywords: bool) {
+        let saved = self.saved.get_mut(kb).and_then(|docs| docs.remove(&key));
+        match saved {
+            Some(saved) if saved.hash == doc.content_hash => {
+                self.restored.reused += 1;
+                self.index
+                    .insert(kb, key, doc, keywords, Some(saved.serial));
+            }
+            stale => {
+                if let Some(stale) = stale {
+                    let mut kbs = self.index.kbs.write().unwrap_or_else(|e| e.into_inner());
+                    if let Some(entry) = kbs.get_mut(kb) {
+                        entry.forget_saved(&stale);
+                    }
+                }
+                self.restored.inserted += 1;
+                self.index.put(kb, key, doc, keywords);
+            }
+        }
+    }
+
+    /// Removes what the saved graphs hold that no record claimed, and drops the graphs of
+    /// knowledge bases that are gone.
+    pub(crate) fn finish(self) -> Restored {
+        let mut restored = self.restored;
+        let mut kbs = self.index.kbs.write().unwrap_or_else(|e| e.into_inner());
+        for (kb, unclaimed) in self.saved {
+            let Some(entry) = kbs.get_mut(&kb) else {
+                continue;
+            };
+            if entry.docs.is_empty() {
+                kbs.remove(&kb);
+                persist::delete(&self.index.vectors, &kb);
+                restored.dropped += unclaimed.len();
+                continue;
+            }
+            for stale in unclaimed.values() {
+                entry.forget_saved(stale);
+            }
+            if !unclaimed.is_empty() {
+                restored.dropped += unclaimed.len();
+                self.index.mark_unsaved(&kb);
+            }
+        }
+        restored
     }
 }
 
@@ -495,6 +713,10 @@ mod tests {
         }
     }
 
+    fn open(dir: &Path) -> Index {
+        Index::open(&dir.join("keywords"), &dir.join("vectors")).unwrap()
+    }
+
     fn query<'a>(vector: &'a [f32], text: &'a str, k: usize, mode: Mode) -> Query<'a> {
         Query {
             vector,
@@ -508,7 +730,7 @@ mod tests {
     #[test]
     fn search_ranks_filters_inside_and_folds_children_into_parents() {
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::open(dir.path()).unwrap();
+        let index = open(dir.path());
         index.put(
             "kb",
             "a".into(),
@@ -555,7 +777,7 @@ mod tests {
     #[test]
     fn hybrid_lifts_the_chunk_with_the_exact_term() {
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::open(dir.path()).unwrap();
+        let index = open(dir.path());
         // The query's vector is nearest to chunk 0; only chunk 2 holds its rare term.
         index.put(
             "kb",
@@ -583,7 +805,7 @@ mod tests {
     #[test]
     fn large_knowledge_bases_search_through_the_graph_with_filters() {
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::open(dir.path()).unwrap();
+        let index = open(dir.path());
         let per_doc = 100;
         for d in 0..(EXACT_LIMIT / per_doc + 20) {
             let chunks = (0..per_doc)
@@ -613,6 +835,79 @@ mod tests {
         index.remove("kb", "doc0000");
         let hits = index.search("kb", &query(&[1.0, 0.0], "", 1, Mode::Semantic));
         assert_ne!(hits[0].doc.serial, 1);
+    }
+
+    #[test]
+    fn a_saved_graph_is_reused_and_reconciled_with_the_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let unit = |t: f32| vec![t.cos(), t.sin()];
+        let versioned = |hash: &str, t: f32| IndexedDoc {
+            content_hash: hash.into(),
+            ..doc(
+                json!({}),
+                vec![("", unit(t), None), ("", unit(t + 0.01), None)],
+            )
+        };
+        let index = open(dir.path());
+        for (key, t) in [("a", 0.0), ("b", 1.0), ("c", 2.0)] {
+            index.put("kb", key.into(), versioned("v1", t), false);
+        }
+        index.put("gone", "x".into(), versioned("v1", 0.5), false);
+        index.save_vectors().unwrap();
+        assert!(dir.path().join("vectors/kb.hnsw").exists());
+        drop(index);
+
+        // Since the save: `b` changed, `c` was deleted, `d` is new and the `gone` knowledge
+        // base lost its records.
+        let index = open(dir.path());
+        let mut restorer = index.restorer();
+        restorer.put("kb", "a".into(), versioned("v1", 0.0), false);
+        restorer.put("kb", "b".into(), versioned("v2", 3.0), false);
+        restorer.put("kb", "d".into(), versioned("v1", 4.0), false);
+        let restored = restorer.finish();
+        assert_eq!(
+            restored,
+            Restored {
+                reused: 1,
+                inserted: 2,
+                dropped: 2
+            }
+        );
+        assert_eq!(index.len("kb"), 6);
+        assert!(!dir.path().join("vectors/gone.hnsw").exists());
+        {
+            let kbs = index.kbs.read().unwrap();
+            let ann = kbs["kb"].ann.as_ref().unwrap();
+            // a, the new b and d: the old b and c left the graph.
+            assert_eq!(ann.len(), 6);
+            let nearest = |t: f32| {
+                let (key, _) = ann.search(&unit(t), 1, None)[0];
+                kbs["kb"].by_serial[&(key >> CHUNK_BITS)]
+                    .content_hash
+                    .clone()
+            };
+            assert_eq!(nearest(3.0), "v2");
+            assert!(!kbs.contains_key("gone"));
+        }
+        // New serials never reuse a saved one.
+        let serials: HashSet<u64> = index.kbs.read().unwrap()["kb"]
+            .by_serial
+            .keys()
+            .copied()
+            .collect();
+        assert_eq!(serials.len(), 3);
+        index.save_vectors().unwrap();
+        drop(index);
+        let index = open(dir.path());
+        let mut restorer = index.restorer();
+        for (key, hash, t) in [("a", "v1", 0.0), ("b", "v2", 3.0), ("d", "v1", 4.0)] {
+            restorer.put("kb", key.into(), versioned(hash, t), false);
+        }
+        assert_eq!(restorer.finish().reused, 3);
+        let hits = index.search("kb", &query(&unit(4.0), "", 1, Mode::Semantic));
+        assert_eq!(hits[0].doc.content_hash, "v1");
+        index.drop_knowledge_base("kb");
+        assert!(!dir.path().join("vectors/kb.hnsw").exists());
     }
 
     #[test]

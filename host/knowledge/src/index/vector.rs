@@ -1,8 +1,9 @@
 //! Approximate vector search: one usearch HNSW graph per knowledge base.
 //!
-//! Vectors are unit length, so the inner product is the cosine. The graph is rebuilt from the
-//! sled records at open; small or heavily filtered searches skip it and scan exactly (see
-//! `mod.rs`), so it only has to be good where exact search is too slow.
+//! Vectors are unit length, so the inner product is the cosine. The graph is saved beside the
+//! records and reconciled with them at open (`persist.rs`); small or heavily filtered searches
+//! skip it and scan exactly (see `mod.rs`), so it only has to be good where exact search is
+//! too slow.
 
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
@@ -11,6 +12,18 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 const CONNECTIVITY: usize = 16;
 const EXPANSION_ADD: usize = 128;
 const EXPANSION_SEARCH: usize = 96;
+
+fn options(dimensions: usize) -> IndexOptions {
+    IndexOptions {
+        dimensions,
+        metric: MetricKind::IP,
+        quantization: ScalarKind::F32,
+        connectivity: CONNECTIVITY,
+        expansion_add: EXPANSION_ADD,
+        expansion_search: EXPANSION_SEARCH,
+        multi: false,
+    }
+}
 
 pub(crate) struct Ann {
     index: Index,
@@ -28,17 +41,35 @@ impl std::fmt::Debug for Ann {
 
 impl Ann {
     pub(crate) fn new(dimensions: usize) -> Result<Self, String> {
-        let options = IndexOptions {
-            dimensions,
-            metric: MetricKind::IP,
-            quantization: ScalarKind::F32,
-            connectivity: CONNECTIVITY,
-            expansion_add: EXPANSION_ADD,
-            expansion_search: EXPANSION_SEARCH,
-            multi: false,
-        };
-        let index = Index::new(&options).map_err(|e| e.to_string())?;
+        let index = Index::new(&options(dimensions)).map_err(|e| e.to_string())?;
         Ok(Self { index, dimensions })
+    }
+
+    /// A graph [`Ann::to_bytes`] wrote.
+    pub(crate) fn from_bytes(dimensions: usize, bytes: &[u8]) -> Result<Self, String> {
+        let ann = Self::new(dimensions)?;
+        ann.index
+            .load_from_buffer(bytes)
+            .map_err(|e| format!("graph: {e}"))?;
+        // Search-time settings are not part of the file; a load must not fall back to
+        // usearch's defaults.
+        ann.index.change_expansion_add(EXPANSION_ADD);
+        ann.index.change_expansion_search(EXPANSION_SEARCH);
+        if ann.index.dimensions() != dimensions {
+            return Err(format!(
+                "the graph has {} dimensions, its manifest says {dimensions}",
+                ann.index.dimensions()
+            ));
+        }
+        Ok(ann)
+    }
+
+    pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        let mut bytes = vec![0; self.index.serialized_length()];
+        self.index
+            .save_to_buffer(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        Ok(bytes)
     }
 
     pub(crate) fn dimensions(&self) -> usize {

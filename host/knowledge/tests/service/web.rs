@@ -99,6 +99,13 @@ async fn answer(State(site): State<Site>, request: Request) -> Response {
     }
 }
 
+/// The service with crawls allowed onto loopback, where the tests' sites are.
+fn crawler(fixture: &Fixture) -> Knowledge {
+    let knowledge = fixture.open();
+    knowledge.set_crawl_private_networks(true);
+    knowledge
+}
+
 fn web_ds(knowledge: &Knowledge, kb: &KnowledgeBaseId, web: Value) -> DataSourceId {
     create_ds(
         knowledge,
@@ -200,7 +207,7 @@ async fn a_web_data_source_crawls_its_scope_obeys_robots_and_reindexes_what_chan
     let origin = site.serve().await;
     handbook(&site, &origin);
     let fixture = Fixture::new();
-    let knowledge = fixture.open();
+    let knowledge = crawler(&fixture);
     let kb = create_kb(&knowledge);
     let ds = web_ds(
         &knowledge,
@@ -326,7 +333,7 @@ async fn a_web_crawl_keeps_to_its_filters_page_limit_and_rate() {
     // No robots.txt at all: everything is allowed.
     site.remove("/robots.txt");
     let fixture = Fixture::new();
-    let knowledge = fixture.open();
+    let knowledge = crawler(&fixture);
     let kb = create_kb(&knowledge);
     let ds = web_ds(
         &knowledge,
@@ -380,7 +387,7 @@ async fn a_web_crawl_keeps_to_its_filters_page_limit_and_rate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_web_configurations_name_their_field() {
     let fixture = Fixture::new();
-    let knowledge = fixture.open();
+    let knowledge = crawler(&fixture);
     let kb = create_kb(&knowledge);
     let cases = [
         (
@@ -427,7 +434,7 @@ async fn a_stopped_crawl_stops_while_it_waits_and_deletes_nothing() {
     let origin = site.serve().await;
     handbook(&site, &origin);
     let fixture = Fixture::new();
-    let knowledge = fixture.open();
+    let knowledge = crawler(&fixture);
     let kb = create_kb(&knowledge);
     let web = |rate: u32| {
         json!({"name": "site", "dataSourceConfiguration": {"type": "WEB", "webConfiguration": {
@@ -512,7 +519,7 @@ async fn sitemaps_named_by_robots_txt_add_pages_no_link_reaches() {
     );
     site.html("/elsewhere/out.html", "<p>Outside the seed's path.</p>");
     let fixture = Fixture::new();
-    let knowledge = fixture.open();
+    let knowledge = crawler(&fixture);
     let kb = create_kb(&knowledge);
     let ds = web_ds(
         &knowledge,
@@ -534,4 +541,74 @@ async fn sitemaps_named_by_robots_txt_add_pages_no_link_reaches() {
     let paths = site.paths();
     assert!(paths.contains("/maps/pages.xml"), "{paths:?}");
     assert!(!paths.contains("/elsewhere/out.html"), "{paths:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawls_keep_to_public_addresses_unless_the_operator_allows_more() {
+    let site = Site::default();
+    let origin = site.serve().await;
+    handbook(&site, &origin);
+    let port = origin.rsplit(':').next().unwrap().to_owned();
+    let fixture = Fixture::new();
+    let knowledge = fixture.open();
+    let kb = create_kb(&knowledge);
+    // An address literal, a name that resolves to loopback, and link-local metadata.
+    let seeds = |urls: &[String]| {
+        let seeds: Vec<Value> = urls.iter().map(|u| json!({"url": u})).collect();
+        json!({
+            "sourceConfiguration": {"urlConfiguration": {"seedUrls": seeds}},
+            "crawlerConfiguration": {"scope": "HOST_ONLY"}
+        })
+    };
+    let literal = create_ds(
+        &knowledge,
+        &kb,
+        json!({"name": "literal", "dataSourceConfiguration": {"type": "WEB", "webConfiguration":
+            seeds(&[format!("{origin}/docs/"), "http://169.254.169.254/latest/meta-data/".into()])}}),
+    );
+    let job = finish(&knowledge, &kb, &literal).await;
+    assert_eq!(job.statistics.number_of_new_documents_indexed, 0, "{job:?}");
+    assert_eq!(job.statistics.number_of_documents_failed, 2, "{job:?}");
+    for address in ["127.0.0.1", "169.254.169.254"] {
+        assert!(
+            job.failure_reasons
+                .iter()
+                .any(|r| r.contains(address) && r.contains("not a public address")),
+            "{:?}",
+            job.failure_reasons
+        );
+    }
+    let named = create_ds(
+        &knowledge,
+        &kb,
+        json!({"name": "named", "dataSourceConfiguration": {"type": "WEB", "webConfiguration":
+            seeds(&[format!("http://localhost:{port}/docs/")])}}),
+    );
+    let job = finish(&knowledge, &kb, &named).await;
+    assert_eq!(job.statistics.number_of_new_documents_indexed, 0, "{job:?}");
+    assert!(
+        job.failure_reasons
+            .iter()
+            .any(|r| r.contains("localhost resolves only to addresses that are not public")),
+        "{:?}",
+        job.failure_reasons
+    );
+    assert!(
+        site.hits().is_empty(),
+        "the site was never asked: {:?}",
+        site.paths()
+    );
+
+    // The operator's switch lets the same data source crawl.
+    knowledge.set_crawl_private_networks(true);
+    let job = finish(&knowledge, &kb, &named).await;
+    assert!(
+        job.statistics.number_of_new_documents_indexed >= 6,
+        "{job:?}"
+    );
+    let indexed = documents(&knowledge, &kb, &named, "INDEXED");
+    assert!(
+        indexed.contains(&format!("http://localhost:{port}/docs/a.html")),
+        "{indexed:?}"
+    );
 }

@@ -1,0 +1,299 @@
+//! Ingestion throughput: text files in the embedded bucket root, read by an S3 ingestion job
+//! (parse, the built-in fixed-size chunker plugin at Bedrock's default 300 tokens / 20%
+//! overlap, MiniLM embeddings, the sled records, tantivy and the vector graph), in chunks/s —
+//! beside the embedding model alone on the very chunk texts the job produced (what the
+//! pipeline adds), and beside a Chroma + sentence-transformers pipeline on the same files and
+//! chunk size when the bench venv has them (`xtask/bench/chroma_baseline.py`).
+//!
+//! The documents are generated (seeded) English-like prose: sentences of common words, so the
+//! tokenizer sees ordinary text. `MANTLE_BENCH_DOCS` changes how many (default 40, ~5 chunks
+//! each).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mantle_guardrails::Guardrails;
+use mantle_knowledge::{ArnScope, Knowledge, KnowledgeDirs};
+use mantle_store::Store;
+use serde_json::json;
+
+use super::Rng;
+use super::common::{MINILM, models, registry};
+
+const WORDS: &[&str] = &[
+    "the",
+    "team",
+    "keeps",
+    "every",
+    "backup",
+    "for",
+    "thirty",
+    "days",
+    "in",
+    "a",
+    "second",
+    "region",
+    "and",
+    "checks",
+    "each",
+    "restore",
+    "before",
+    "release",
+    "engineers",
+    "page",
+    "when",
+    "alerts",
+    "fire",
+    "at",
+    "night",
+    "service",
+    "owners",
+    "write",
+    "runbooks",
+    "that",
+    "explain",
+    "how",
+    "to",
+    "recover",
+    "from",
+    "failures",
+    "disk",
+    "network",
+    "database",
+    "queue",
+    "latency",
+    "grows",
+    "under",
+    "load",
+    "so",
+    "we",
+    "scale",
+    "out",
+    "early",
+    "policy",
+    "requires",
+    "reviews",
+    "of",
+    "access",
+    "keys",
+    "every",
+    "quarter",
+    "customers",
+    "expect",
+    "answers",
+    "within",
+    "one",
+    "hour",
+    "support",
+    "tickets",
+    "are",
+    "routed",
+    "by",
+    "product",
+    "area",
+    "holiday",
+    "requests",
+    "need",
+    "approval",
+    "two",
+    "weeks",
+    "ahead",
+    "office",
+    "opens",
+    "nine",
+    "closes",
+    "six",
+    "visitors",
+    "sign",
+    "reception",
+    "badge",
+    "required",
+];
+
+/// About `words` words of sentences of 8–20 words.
+fn prose(rng: &mut Rng, words: usize) -> String {
+    let mut text = String::new();
+    let mut written = 0;
+    while written < words {
+        let length = 8 + (rng.next() % 13) as usize;
+        for i in 0..length {
+            let word = WORDS[(rng.next() % WORDS.len() as u64) as usize];
+            if i == 0 {
+                let mut chars = word.chars();
+                if let Some(first) = chars.next() {
+                    text.extend(first.to_uppercase());
+                    text.push_str(chars.as_str());
+                }
+            } else {
+                text.push(' ');
+                text.push_str(word);
+            }
+        }
+        text.push_str(". ");
+        written += length;
+    }
+    text
+}
+
+pub(crate) fn run() {
+    let docs: usize = std::env::var("MANTLE_BENCH_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("buckets/bench");
+    std::fs::create_dir_all(&bucket).unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    let mut rng = Rng(11);
+    let mut bytes = 0;
+    for i in 0..docs {
+        let text = prose(&mut rng, 900);
+        bytes += text.len();
+        std::fs::write(bucket.join(format!("doc{i:04}.txt")), text).unwrap();
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Jobs run as tasks on the runtime the service is called from.
+    let _runtime = runtime.enter();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let registry = registry(&dir.path().join("plugins"));
+    let scope = ArnScope {
+        region: "us-east-1".into(),
+        account: "000000000000".into(),
+    };
+    let guardrails = Guardrails::new(store.clone(), registry.clone(), scope.clone()).unwrap();
+    let knowledge = Knowledge::open(
+        store,
+        registry,
+        models(),
+        guardrails,
+        scope,
+        KnowledgeDirs::under(dir.path()),
+    )
+    .unwrap();
+    let kb = knowledge
+        .create_knowledge_base(
+            serde_json::from_value(json!({
+                "name": "bench",
+                "roleArn": "arn:aws:iam::000000000000:role/kb",
+                "knowledgeBaseConfiguration": {"type": "VECTOR", "vectorKnowledgeBaseConfiguration": {"embeddingModelArn": MINILM}},
+            }))
+            .unwrap(),
+        )
+        .unwrap()
+        .knowledge_base_id;
+    let ds = knowledge
+        .create_data_source(
+            &kb,
+            serde_json::from_value(json!({
+                "name": "bench",
+                "dataSourceConfiguration": {"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::bench"}},
+            }))
+            .unwrap(),
+        )
+        .unwrap()
+        .data_source_id;
+
+    // One untimed embedding first: the model's weights are paged in and its threads started.
+    let model = models().embedding(MINILM).unwrap().clone();
+    model.embed_blocking(&["warm up".to_owned()]).unwrap();
+
+    let started = Instant::now();
+    let job = knowledge
+        .start_ingestion_job(&kb, &ds, Default::default())
+        .unwrap();
+    let job = runtime.block_on(async {
+        loop {
+            let now = knowledge
+                .get_ingestion_job(&kb, &ds, &job.ingestion_job_id)
+                .unwrap();
+            if now.status.is_final() {
+                break now;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let pipeline_s = started.elapsed().as_secs_f64();
+    assert_eq!(
+        job.statistics.number_of_new_documents_indexed, docs as u64,
+        "{job:?}"
+    );
+    let texts = mantle_knowledge::bench::chunk_texts(&knowledge, &kb);
+    let chunks = texts.len();
+
+    // The model alone on the same texts, in the batches the pipeline's embedding calls use.
+    let started = Instant::now();
+    for batch in texts.chunks(32) {
+        model.embed_blocking(batch).unwrap();
+    }
+    let raw_s = started.elapsed().as_secs_f64();
+
+    let pipeline = chunks as f64 / pipeline_s;
+    let raw = chunks as f64 / raw_s;
+    println!(
+        "\nknowledge-base ingestion: {docs} text files ({:.1} MB), {chunks} chunks (fixed-size, 300 tokens, 20% overlap), MiniLM",
+        bytes as f64 / 1e6
+    );
+    println!("  mantle ingestion job:          {pipeline_s:.1} s, {pipeline:.1} chunks/s");
+    println!("  MiniLM alone, same chunks:     {raw_s:.1} s, {raw:.1} chunks/s");
+    println!(
+        "  pipeline overhead: {:.1}% (the job's time beyond embedding)",
+        (raw / pipeline - 1.0) * 100.0
+    );
+    match chroma(&bucket) {
+        Some(figures) => {
+            let get = |key: &str| figures.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+            if let (Some(seconds), Some(their_chunks)) = (get("seconds"), get("chunks")) {
+                let theirs = their_chunks / seconds;
+                println!(
+                    "  chroma + sentence-transformers: {seconds:.1} s, {their_chunks:.0} chunks, {theirs:.1} chunks/s"
+                );
+                println!(
+                    "  ratio mantle/chroma: {:.2}× chunks/s, {:.2}× wall time for the same files",
+                    pipeline / theirs,
+                    seconds / pipeline_s
+                );
+            }
+        }
+        None => println!("  chroma: not measured (see the line above)"),
+    }
+}
+
+/// Runs the Chroma + sentence-transformers pipeline in the bench venv, if there is one.
+fn chroma(files: &Path) -> Option<Vec<(String, f64)>> {
+    let Some(python) = std::env::var_os("MANTLE_BENCH_PYTHON").map(PathBuf::from) else {
+        println!("  chroma baseline skipped: no bench venv (see xtask/src/bench.rs)");
+        return None;
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../xtask/bench/chroma_baseline.py");
+    let model = mantle_models::model_dir::default_model_dir().join("all-minilm-l6-v2");
+    let output = Command::new(&python)
+        .arg(script)
+        .arg(files)
+        .arg(model)
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        println!(
+            "  chroma baseline failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+        return None;
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Some(
+        stdout
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .filter_map(|(k, v)| Some((k.trim().to_owned(), v.trim().parse().ok()?)))
+            .collect(),
+    )
+}
