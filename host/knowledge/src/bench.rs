@@ -87,6 +87,7 @@ fn document(id: usize, vectors: Vec<Vec<f32>>) -> IndexedDoc {
             text: String::new(),
             vector,
             parent: None,
+            metadata: BTreeMap::new(),
         })
         .collect();
     IndexedDoc {

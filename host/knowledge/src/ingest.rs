@@ -171,6 +171,9 @@ pub(crate) async fn chunk_and_embed(
         .split(&request, &chunking.config)
         .await
         .map_err(|e| format!("chunking failed: {e}"))?;
+    // A chunker's own attributes (its token counts) are not the chunk's metadata; what a
+    // transformation adds is.
+    let transformed = chunking.transform.is_some();
     if let Some(name) = &chunking.transform {
         pieces = transform(registry, name, &request, pieces, &chunking.config).await?;
     }
@@ -190,10 +193,20 @@ pub(crate) async fn chunk_and_embed(
                 "chunking failed: chunk {i} names parent {parent}, which does not come before it"
             ));
         }
+        let metadata = if transformed {
+            piece
+                .metadata
+                .into_iter()
+                .map(|(key, value)| (key, attribute_value(value)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         chunks.push(StoredChunk {
             text: piece.text,
             vector: Vec::new(),
             parent: piece.parent,
+            metadata,
         });
     }
     let searchable: Vec<usize> = (0..count)
@@ -238,9 +251,10 @@ async fn transform(
     let mut out = Vec::with_capacity(pieces.len());
     // Old index of each kept parent → its index in `out`.
     let mut moved: BTreeMap<u32, u32> = BTreeMap::new();
-    for (i, piece) in pieces.into_iter().enumerate() {
+    for (i, mut piece) in pieces.into_iter().enumerate() {
         if is_parent[i] {
             moved.insert(i as u32, out.len() as u32);
+            piece.metadata.clear();
             out.push(piece);
             continue;
         }
@@ -261,10 +275,21 @@ async fn transform(
         for mut chunk in replaced {
             chunk.parent = parent;
             chunk.level = piece.level;
+            // What the transformation was given and handed back is not its to set.
+            chunk.metadata.retain(|kv| !request.metadata.contains(kv));
             out.push(chunk);
         }
     }
     Ok(out)
+}
+
+/// A plugin's attribute value (WIT attributes are strings) as metadata: numbers and booleans
+/// as such, so range filters work on them, anything else as the string.
+fn attribute_value(value: String) -> Value {
+    match serde_json::from_str::<Value>(&value) {
+        Ok(scalar @ (Value::Number(_) | Value::Bool(_))) => scalar,
+        _ => Value::String(value),
+    }
 }
 
 /// One text's embedding: a query's, for the searches and the reranker.

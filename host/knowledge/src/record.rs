@@ -131,6 +131,10 @@ pub(crate) struct StoredChunk {
     /// The index of this chunk's parent among the document's chunks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) parent: Option<u32>,
+    /// Attributes of this chunk alone, which a POST_CHUNKING transformation set: filtered on
+    /// and returned together with the document's (the chunk's win where both name a key).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) metadata: BTreeMap<String, Value>,
 }
 
 /// The part of a document's record key after `{kb}/{ds}/`.
@@ -216,6 +220,7 @@ mod tests {
             text: "t".into(),
             vector: vec![0.1, -2.5e-8, f32::MAX, 0.0],
             parent: Some(3),
+            metadata: BTreeMap::new(),
         };
         let json = serde_json::to_string(&chunk).unwrap();
         assert_eq!(serde_json::from_str::<StoredChunk>(&json).unwrap(), chunk);

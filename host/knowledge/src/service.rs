@@ -812,7 +812,7 @@ impl Knowledge {
             .into_iter()
             .map(|hit| {
                 let doc = &hit.doc;
-                let mut metadata = doc.metadata.clone();
+                let mut metadata = doc.chunk_metadata(hit.chunk).into_owned();
                 metadata.insert(
                     "x-amz-bedrock-kb-source-uri".into(),
                     Value::from(doc.location.uri()),

@@ -536,8 +536,11 @@ impl Crawler {
             .or_else(|| Format::from_extension(final_url.path()));
         let Some(format) = content_type else {
             if is_xml(&response, &final_url) {
-                match read_body(response, MAX_PAGE_BYTES, false).await {
-                    Ok(bytes) => self.read_sitemap(&final_url, &bytes),
+                let xml = read_body(response, MAX_PAGE_BYTES, false)
+                    .await
+                    .and_then(|bytes| gunzip_sitemap(bytes, MAX_PAGE_BYTES));
+                match xml {
+                    Ok(xml) => self.read_sitemap(&final_url, &xml),
                     Err(reason) => return Some(failed(reason, false)),
                 }
             } else {
@@ -641,6 +644,8 @@ enum Visit {
     Sitemap,
 }
 
+/// Whether a response may be a sitemap: XML, or gzipped (`sitemap.xml.gz`, as the sitemaps
+/// protocol allows).
 fn is_xml(response: &reqwest::Response, url: &Url) -> bool {
     let content_type = response
         .headers()
@@ -648,7 +653,31 @@ fn is_xml(response: &reqwest::Response, url: &Url) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    content_type.contains("xml") || url.path().ends_with(".xml")
+    let path = url.path();
+    content_type.contains("xml")
+        || content_type.contains("gzip")
+        || path.ends_with(".xml")
+        || path.ends_with(".xml.gz")
+}
+
+/// A sitemap's XML: `bytes` themselves, or inflated when they are gzip (at most `limit`
+/// bytes inflated, so a small bomb cannot fill the memory).
+fn gunzip_sitemap(bytes: Vec<u8>, limit: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
+    let mut xml = Vec::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .take(limit as u64 + 1)
+        .read_to_end(&mut xml)
+        .map_err(|e| format!("is not a readable gzipped sitemap: {e}"))?;
+    if xml.len() > limit {
+        return Err(format!(
+            "inflates beyond {limit} bytes, more than a sitemap may hold"
+        ));
+    }
+    Ok(xml)
 }
 
 /// A response's body, at most `limit` bytes: beyond it an error, or the first `limit` bytes
@@ -783,6 +812,31 @@ fn links(page: &Url, html: &[u8]) -> (Vec<Url>, Directives) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzipped_sitemaps_inflate_within_their_limit() {
+        use std::io::Write;
+        let gzip = |bytes: &[u8]| {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(bytes).unwrap();
+            encoder.finish().unwrap()
+        };
+        let xml = b"<urlset></urlset>".to_vec();
+        assert_eq!(gunzip_sitemap(xml.clone(), 1024).unwrap(), xml);
+        assert_eq!(gunzip_sitemap(gzip(&xml), 1024).unwrap(), xml);
+        // 1 MiB of zeros gzips to about a kilobyte: a bomb for a 64 KiB limit.
+        let bomb = gzip(&vec![0; 1 << 20]);
+        assert!(bomb.len() < 4096);
+        assert!(
+            gunzip_sitemap(bomb, 64 * 1024)
+                .unwrap_err()
+                .contains("inflates beyond")
+        );
+        let mut torn = gzip(&xml);
+        torn.truncate(torn.len() / 2);
+        assert!(gunzip_sitemap(torn, 1024).unwrap_err().contains("gzipped"));
+    }
     use crate::config::WebDataSourceConfiguration;
 
     fn rules(seed: &str, extra: serde_json::Value) -> Rules {

@@ -1270,4 +1270,45 @@ async fn a_post_chunking_plugin_rewrites_drops_and_fails_only_its_document() {
         results[0]["content"]["text"],
         format!("[team ops] {}", DOCS[0].1)
     );
+    // The attributes the transformation gave each chunk are returned and filtered on, per
+    // chunk: a document of several chunks passes a filter with some of them only.
+    assert_eq!(results[0]["metadata"]["section"], "opening");
+    assert_eq!(results[0]["metadata"]["words"], 18);
+    assert_eq!(results[0]["metadata"]["team"], "ops");
+    let long = "Database backups run every night at two in the morning. \
+        Each backup is copied to a second region before dawn. \
+        Restores are tested every month by the on-call engineer, who writes down how long the \
+        restore took and what failed.";
+    knowledge
+        .ingest_documents(
+            &kb,
+            &ds,
+            parse(json!({"documents": [inline_doc("long", long, team("ops"))]})),
+        )
+        .await
+        .unwrap();
+    let filtered = |filter: Value| {
+        let knowledge = knowledge.clone();
+        let kb = kb.clone();
+        async move {
+            let body =
+                json!({"numberOfResults": 10, "overrideSearchType": "HYBRID", "filter": filter});
+            retrieve(&knowledge, &kb, query("How are backups restored?", body)).await
+        }
+    };
+    let all = filtered(json!({"equals": {"key": "team", "value": "ops"}})).await;
+    assert!(
+        all.len() >= 3,
+        "the long document has several chunks: {all:?}"
+    );
+    let body = filtered(json!({"equals": {"key": "section", "value": "body"}})).await;
+    assert_eq!(body.len(), all.len() - 2, "{body:?}");
+    assert!(body.iter().all(|r| r["metadata"]["section"] == "body"
+        && r["location"]["customDocumentLocation"]["id"] == "long"));
+    let opening = filtered(json!({"andAll": [
+        {"equals": {"key": "section", "value": "opening"}},
+        {"greaterThan": {"key": "words", "value": 5}}
+    ]}))
+    .await;
+    assert_eq!(opening.len(), 2, "{opening:?}");
 }

@@ -57,6 +57,23 @@ impl IndexedDoc {
     fn unit(&self, i: usize) -> usize {
         self.chunks[i].parent.map_or(i, |p| p as usize)
     }
+
+    /// Whether any chunk carries attributes of its own (a POST_CHUNKING transformation's).
+    fn has_chunk_metadata(&self) -> bool {
+        self.chunks.iter().any(|c| !c.metadata.is_empty())
+    }
+
+    /// The attributes a filter sees for chunk `i`: the document's, with the chunk's over them.
+    pub(crate) fn chunk_metadata(&self, i: usize) -> std::borrow::Cow<'_, BTreeMap<String, Value>> {
+        match self.chunks.get(i).map(|c| &c.metadata) {
+            Some(own) if !own.is_empty() => {
+                let mut merged = self.metadata.clone();
+                merged.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+                std::borrow::Cow::Owned(merged)
+            }
+            _ => std::borrow::Cow::Borrowed(&self.metadata),
+        }
+    }
 }
 
 /// How a search ranks.
@@ -132,12 +149,28 @@ fn chunk_key(serial: u64, chunk: usize) -> u64 {
     (serial << CHUNK_BITS) | chunk as u64
 }
 
-/// The documents a filter lets through: serials for the vector search, record keys for BM25
-/// (hybrid searches only).
+/// What a filter lets through: whole documents by serial, single chunks by graph key (in
+/// documents whose chunks have attributes of their own), record keys for BM25 (hybrid
+/// searches only).
 struct Allowed {
     serials: HashSet<u64>,
+    chunk_keys: HashSet<u64>,
     keys: Vec<String>,
     chunks: usize,
+}
+
+impl Allowed {
+    fn chunk(&self, serial: u64, chunk: usize) -> bool {
+        self.serials.contains(&serial) || self.chunk_keys.contains(&chunk_key(serial, chunk))
+    }
+
+    fn any_of(&self, doc: &IndexedDoc) -> bool {
+        self.serials.contains(&doc.serial)
+            || (doc.has_chunk_metadata()
+                && doc
+                    .searchable()
+                    .any(|(i, _)| self.chunk_keys.contains(&chunk_key(doc.serial, i))))
+    }
 }
 
 #[derive(Debug)]
@@ -417,16 +450,29 @@ impl Index {
         let allowed = query.filter.map(|filter| {
             let mut allowed = Allowed {
                 serials: HashSet::new(),
+                chunk_keys: HashSet::new(),
                 keys: Vec::new(),
                 chunks: 0,
             };
             for (key, doc) in &entry.docs {
-                if filter.matches(&doc.metadata) {
-                    allowed.serials.insert(doc.serial);
-                    if query.mode == Mode::Hybrid {
-                        allowed.keys.push(format!("{kb}/{key}"));
+                let passed = if doc.has_chunk_metadata() {
+                    let before = allowed.chunks;
+                    for (i, _) in doc.searchable() {
+                        if filter.matches(&doc.chunk_metadata(i)) {
+                            allowed.chunk_keys.insert(chunk_key(doc.serial, i));
+                            allowed.chunks += 1;
+                        }
                     }
+                    allowed.chunks > before
+                } else if filter.matches(&doc.metadata) {
+                    allowed.serials.insert(doc.serial);
                     allowed.chunks += doc.searchable().count();
+                    true
+                } else {
+                    false
+                };
+                if passed && query.mode == Mode::Hybrid {
+                    allowed.keys.push(format!("{kb}/{key}"));
                 }
             }
             allowed
@@ -459,7 +505,11 @@ impl Index {
                     else {
                         continue;
                     };
-                    if hit.chunk >= doc.chunks.len() {
+                    if hit.chunk >= doc.chunks.len()
+                        || allowed
+                            .as_ref()
+                            .is_some_and(|a| !a.chunk(doc.serial, hit.chunk))
+                    {
                         continue;
                     }
                     fold(&mut units, doc, doc.unit(hit.chunk), hit.score);
@@ -552,7 +602,11 @@ fn semantic(
     match graph {
         Some(ann) if candidates > EXACT_LIMIT => {
             let ask = if entry.hierarchical > 0 { n * 3 } else { n };
-            let pass = |key: u64| allowed.is_none_or(|a| a.serials.contains(&(key >> CHUNK_BITS)));
+            let pass = |key: u64| {
+                allowed.is_none_or(|a| {
+                    a.serials.contains(&(key >> CHUNK_BITS)) || a.chunk_keys.contains(&key)
+                })
+            };
             let predicate: &dyn Fn(u64) -> bool = &pass;
             for (key, cosine) in ann.search(query, ask, allowed.map(|_| predicate)) {
                 let Some(doc) = entry.by_serial.get(&(key >> CHUNK_BITS)) else {
@@ -567,12 +621,15 @@ fn semantic(
         _ => {
             let mut best = TopN::new(n);
             for doc in entry.docs.values() {
-                if allowed.is_some_and(|a| !a.serials.contains(&doc.serial)) {
+                if allowed.is_some_and(|a| !a.any_of(doc)) {
                     continue;
                 }
                 let scored = doc
                     .searchable()
-                    .filter(|(_, c)| c.vector.len() == query.len())
+                    .filter(|(i, c)| {
+                        c.vector.len() == query.len()
+                            && allowed.is_none_or(|a| a.chunk(doc.serial, *i))
+                    })
                     .map(|(i, c)| (i, dot(&c.vector, query)));
                 if doc.chunks.iter().all(|c| c.parent.is_none()) {
                     for (i, cosine) in scored {
@@ -708,6 +765,7 @@ mod tests {
                     text: text.into(),
                     vector,
                     parent,
+                    metadata: BTreeMap::new(),
                 })
                 .collect(),
         }

@@ -483,7 +483,7 @@ async fn a_stopped_crawl_stops_while_it_waits_and_deletes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sitemaps_named_by_robots_txt_add_pages_no_link_reaches() {
+async fn sitemaps_named_by_robots_txt_gzipped_or_not_add_pages_no_link_reaches() {
     let site = Site::default();
     let origin = site.serve().await;
     site.put(
@@ -497,20 +497,24 @@ async fn sitemaps_named_by_robots_txt_add_pages_no_link_reaches() {
         format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
             <sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
-              <sitemap><loc>{origin}/maps/pages.xml</loc></sitemap>
+              <sitemap><loc>{origin}/maps/pages.xml.gz</loc></sitemap>
             </sitemapindex>"#
         ),
     );
+    // Gzipped, as the sitemaps protocol allows.
+    let urlset = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+        <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+          <url><loc>{origin}/docs/orphan.html</loc><lastmod>2026-11-30</lastmod></url>
+          <url><loc>{origin}/elsewhere/out.html</loc></url>
+        </urlset>"#
+    );
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gzip, urlset.as_bytes()).unwrap();
     site.put(
-        "/maps/pages.xml",
-        "text/xml",
-        format!(
-            r#"<?xml version="1.0" encoding="UTF-8"?>
-            <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
-              <url><loc>{origin}/docs/orphan.html</loc><lastmod>2026-11-30</lastmod></url>
-              <url><loc>{origin}/elsewhere/out.html</loc></url>
-            </urlset>"#
-        ),
+        "/maps/pages.xml.gz",
+        "application/gzip",
+        gzip.finish().unwrap(),
     );
     site.html("/docs/", "<p>The handbook's front page links nowhere.</p>");
     site.html(
@@ -539,7 +543,7 @@ async fn sitemaps_named_by_robots_txt_add_pages_no_link_reaches() {
     // Sitemaps are read, not indexed or counted as pages; the out-of-scope URL is not asked for.
     assert_eq!(job.statistics.number_of_documents_scanned, 2);
     let paths = site.paths();
-    assert!(paths.contains("/maps/pages.xml"), "{paths:?}");
+    assert!(paths.contains("/maps/pages.xml.gz"), "{paths:?}");
     assert!(!paths.contains("/elsewhere/out.html"), "{paths:?}");
 }
 
