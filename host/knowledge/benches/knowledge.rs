@@ -228,20 +228,20 @@ fn vector_search() {
     }
 }
 
-/// Runs the faiss baseline in the bench venv, if there is one.
-fn faiss(data: &Path) -> Option<Vec<(String, f64)>> {
-    let python = std::env::var_os("MANTLE_BENCH_PYTHON").map(PathBuf::from)?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../xtask/bench/faiss_baseline.py");
-    let output = Command::new(&python)
-        .arg(script)
-        .arg(data)
-        .arg(DIMS.to_string())
-        .arg(K.to_string())
-        .output()
-        .ok()?;
+/// Runs `xtask/bench/<script>` with `args` in the bench venv and answers its `key=value`
+/// lines; `None` (with a line saying why) when there is no venv or the script fails.
+fn baseline(what: &str, script: &str, args: &[&std::ffi::OsStr]) -> Option<Vec<(String, f64)>> {
+    let Some(python) = std::env::var_os("MANTLE_BENCH_PYTHON").map(PathBuf::from) else {
+        println!("  {what} baseline skipped: no bench venv (see xtask/src/bench.rs)");
+        return None;
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../xtask/bench")
+        .join(script);
+    let output = Command::new(&python).arg(script).args(args).output().ok()?;
     if !output.status.success() {
         println!(
-            "  faiss baseline failed: {}",
+            "  {what} baseline failed: {}",
             String::from_utf8_lossy(&output.stderr)
                 .lines()
                 .last()
@@ -256,5 +256,15 @@ fn faiss(data: &Path) -> Option<Vec<(String, f64)>> {
             .filter_map(|l| l.split_once('='))
             .filter_map(|(k, v)| Some((k.trim().to_owned(), v.trim().parse().ok()?)))
             .collect(),
+    )
+}
+
+/// The faiss baseline on the corpus written to `data`.
+fn faiss(data: &Path) -> Option<Vec<(String, f64)>> {
+    let (dims, k) = (DIMS.to_string(), K.to_string());
+    baseline(
+        "faiss",
+        "faiss_baseline.py",
+        &[data.as_os_str(), dims.as_ref(), k.as_ref()],
     )
 }

@@ -9,8 +9,7 @@
 //! tokenizer sees ordinary text. `MANTLE_BENCH_DOCS` changes how many (default 100, ~4 chunks
 //! each).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mantle_guardrails::Guardrails;
@@ -273,36 +272,12 @@ pub(crate) fn run() {
     }
 }
 
-/// Runs the Chroma + sentence-transformers pipeline in the bench venv, if there is one.
+/// The Chroma + sentence-transformers pipeline on the files in `files`.
 fn chroma(files: &Path) -> Option<Vec<(String, f64)>> {
-    let Some(python) = std::env::var_os("MANTLE_BENCH_PYTHON").map(PathBuf::from) else {
-        println!("  chroma baseline skipped: no bench venv (see xtask/src/bench.rs)");
-        return None;
-    };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../xtask/bench/chroma_baseline.py");
     let model = mantle_models::model_dir::default_model_dir().join("all-minilm-l6-v2");
-    let output = Command::new(&python)
-        .arg(script)
-        .arg(files)
-        .arg(model)
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        println!(
-            "  chroma baseline failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        );
-        return None;
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Some(
-        stdout
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .filter_map(|(k, v)| Some((k.trim().to_owned(), v.trim().parse().ok()?)))
-            .collect(),
+    super::baseline(
+        "chroma",
+        "chroma_baseline.py",
+        &[files.as_os_str(), model.as_os_str()],
     )
 }
