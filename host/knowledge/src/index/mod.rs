@@ -186,6 +186,17 @@ pub(crate) struct Index {
     saving: Mutex<()>,
 }
 
+/// Where a document's vectors go when it is put in the index.
+#[derive(Debug, Clone, Copy)]
+enum Vectors {
+    /// Into the graph, now.
+    Add,
+    /// Nowhere: the saved graph holds them under this serial.
+    Saved(u64),
+    /// Into the graph later, with others (see [`Restorer::finish`]).
+    Later,
+}
+
 /// What [`Restorer::finish`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Restored {
@@ -203,6 +214,9 @@ pub(crate) struct Restored {
 pub(crate) struct Restorer<'a> {
     index: &'a Index,
     saved: HashMap<String, HashMap<String, persist::SavedDoc>>,
+    /// Documents whose vectors are still to be added, by knowledge base: added together, on
+    /// every core, by `finish`.
+    pending: HashMap<String, Vec<u64>>,
     restored: Restored,
 }
 
@@ -238,6 +252,7 @@ impl Index {
         Restorer {
             index: self,
             saved,
+            pending: HashMap::new(),
             restored: Restored::default(),
         }
     }
@@ -314,19 +329,23 @@ impl Index {
     /// Adds or replaces a document. `keywords` says whether its keyword entry needs writing
     /// (at open, a current entry is kept); keyword writes are visible after [`Index::commit`].
     pub(crate) fn put(&self, kb: &str, key: String, doc: IndexedDoc, keywords: bool) {
-        self.insert(kb, key, doc, keywords, None);
+        self.insert(kb, key, doc, keywords, Vectors::Add);
     }
 
-    /// [`Index::put`], or with `saved`, a document whose vectors its knowledge base's graph
-    /// already holds under that serial.
+    /// [`Index::put`], its vectors added now, already in the graph under a saved serial, or
+    /// left for the caller to add. Answers the document's serial.
     fn insert(
         &self,
         kb: &str,
         key: String,
         mut doc: IndexedDoc,
         keywords: bool,
-        saved: Option<u64>,
-    ) {
+        vectors: Vectors,
+    ) -> u64 {
+        let saved = match vectors {
+            Vectors::Saved(serial) => Some(serial),
+            Vectors::Add | Vectors::Later => None,
+        };
         doc.serial = saved.unwrap_or_else(|| self.next_serial.fetch_add(1, Ordering::Relaxed));
         let record_key = format!("{kb}/{key}");
         if keywords {
@@ -353,7 +372,7 @@ impl Index {
         }
         for (i, chunk) in doc.searchable() {
             entry.searchable += 1;
-            if saved.is_none()
+            if matches!(vectors, Vectors::Add)
                 && let Some(ann) = &mut entry.ann
                 && let Err(e) = ann.add(chunk_key(doc.serial, i), &chunk.vector)
             {
@@ -363,12 +382,14 @@ impl Index {
         if doc.chunks.iter().any(|c| c.parent.is_some()) {
             entry.hierarchical += 1;
         }
+        let serial = doc.serial;
         entry.by_serial.insert(doc.serial, doc.clone());
         entry.docs.insert(key, doc);
         drop(kbs);
         if saved.is_none() {
             self.mark_unsaved(kb);
         }
+        serial
     }
 
     pub(crate) fn remove(&self, kb: &str, key: &str) {
@@ -528,7 +549,7 @@ impl Restorer<'_> {
             Some(saved) if saved.hash == doc.content_hash => {
                 self.restored.reused += 1;
                 self.index
-                    .insert(kb, key, doc, keywords, Some(saved.serial));
+                    .insert(kb, key, doc, keywords, Vectors::Saved(saved.serial));
             }
             stale => {
                 if let Some(stale) = stale {
@@ -538,7 +559,8 @@ impl Restorer<'_> {
                     }
                 }
                 self.restored.inserted += 1;
-                self.index.put(kb, key, doc, keywords);
+                let serial = self.index.insert(kb, key, doc, keywords, Vectors::Later);
+                self.pending.entry(kb.to_owned()).or_default().push(serial);
             }
         }
     }
@@ -548,6 +570,27 @@ impl Restorer<'_> {
     pub(crate) fn finish(self) -> Restored {
         let mut restored = self.restored;
         let mut kbs = self.index.kbs.write().unwrap_or_else(|e| e.into_inner());
+        for (kb, serials) in &self.pending {
+            let Some(KbIndex {
+                by_serial,
+                ann: Some(ann),
+                ..
+            }) = kbs.get_mut(kb)
+            else {
+                continue;
+            };
+            let items: Vec<(u64, &[f32])> = serials
+                .iter()
+                .filter_map(|serial| by_serial.get(serial))
+                .flat_map(|doc| {
+                    doc.searchable()
+                        .map(|(i, c)| (chunk_key(doc.serial, i), c.vector.as_slice()))
+                })
+                .collect();
+            if let Err(e) = ann.add_many(&items) {
+                tracing::warn!(knowledge_base = %kb, error = %e, "vector graph refused chunks");
+            }
+        }
         for (kb, unclaimed) in self.saved {
             let Some(entry) = kbs.get_mut(&kb) else {
                 continue;
