@@ -66,19 +66,22 @@ impl KnowledgeDirs {
 /// How often the vector graphs that changed are saved.
 pub const SAVE_EVERY: Duration = Duration::from_secs(30);
 
-/// Saves changed vector graphs every [`SAVE_EVERY`], the first time right after recovery,
-/// until the service is dropped.
+/// Saves changed vector graphs every [`SAVE_EVERY`] until the service is dropped. It holds
+/// the service only while it saves (a weak reference between rounds), so dropping the last
+/// clone closes the store and the indexes at once, save for a round in progress.
 fn spawn_saver(inner: &Arc<Inner>) {
     let service = Arc::downgrade(inner);
     let spawned = std::thread::Builder::new()
         .name("mantle-kb-save".into())
         .spawn(move || {
-            while let Some(inner) = service.upgrade() {
+            loop {
+                std::thread::sleep(SAVE_EVERY);
+                let Some(inner) = service.upgrade() else {
+                    return;
+                };
                 if let Err(reason) = inner.index.save_vectors() {
                     tracing::warn!(%reason, "cannot save a vector graph; the next start rebuilds it");
                 }
-                drop(inner);
-                std::thread::sleep(SAVE_EVERY);
             }
         });
     if let Err(e) = spawned {
@@ -225,6 +228,13 @@ impl Knowledge {
             }
         }
         let vectors = restorer.finish();
+        // A graph rebuilt or fixed up here is saved before serving, so the next start does
+        // not pay for it again.
+        if vectors.inserted + vectors.dropped > 0
+            && let Err(reason) = inner.index.save_vectors()
+        {
+            tracing::warn!(%reason, "cannot save a vector graph; the next start rebuilds it");
+        }
         for stale in keywords.keys() {
             inner.index.remove_keywords(stale);
         }
