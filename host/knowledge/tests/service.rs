@@ -2,15 +2,12 @@
 //! (laid out by `cargo xtask build-plugins`), the real default models (fetched by
 //! `cargo xtask setup`), a sled store in a temporary directory, no HTTP.
 
-use std::time::Duration;
-
 use mantle_guardrails::Guardrails;
 use mantle_knowledge::output::{DocumentStatus, IngestionJobStatus};
 use mantle_knowledge::{
-    ArnScope, DataSourceId, Knowledge, KnowledgeBaseId, KnowledgeDirs, KnowledgeError, ListInput,
-    RagEvent, RetrieveAndGenerateInput, RetrieveInput,
+    DataSourceId, Knowledge, KnowledgeBaseId, KnowledgeError, ListInput, RagEvent,
+    RetrieveAndGenerateInput, RetrieveInput,
 };
-use mantle_store::Store;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -18,7 +15,7 @@ mod common;
 #[path = "service/web.rs"]
 mod web;
 
-use common::{MINILM, models, registry};
+use common::{MINILM, finish, models, open_service};
 
 const SMOLLM2: &str = "hf.smollm2-135m-instruct-v1:0";
 
@@ -42,23 +39,7 @@ impl Fixture {
 
     /// The service and the guardrail service beside it, as the server wires them.
     fn open_with_guardrails(&self) -> (Knowledge, Guardrails) {
-        let store = Store::open(&self.dir.path().join("db")).unwrap();
-        let registry = registry(&self.dir.path().join("plugins"));
-        let scope = ArnScope {
-            region: "eu-west-3".into(),
-            account: "123456789012".into(),
-        };
-        let guardrails = Guardrails::new(store.clone(), registry.clone(), scope.clone()).unwrap();
-        let knowledge = Knowledge::open(
-            store,
-            registry,
-            models(),
-            guardrails.clone(),
-            scope,
-            KnowledgeDirs::under(self.dir.path()),
-        )
-        .unwrap();
-        (knowledge, guardrails)
+        open_service(self.dir.path())
     }
 
     fn put_object(&self, bucket: &str, key: &str, bytes: &[u8]) {
@@ -439,26 +420,6 @@ async fn ingested_documents_are_retrieved_by_meaning_and_filtered_inside_the_sea
         results[0]["location"]["customDocumentLocation"]["id"],
         "holidays"
     );
-}
-
-async fn finish(
-    knowledge: &Knowledge,
-    kb: &KnowledgeBaseId,
-    ds: &DataSourceId,
-) -> mantle_knowledge::IngestionJob {
-    let job = knowledge
-        .start_ingestion_job(kb, ds, Default::default())
-        .unwrap();
-    for _ in 0..600 {
-        let now = knowledge
-            .get_ingestion_job(kb, ds, &job.ingestion_job_id)
-            .unwrap();
-        if now.status.is_final() {
-            return now;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the ingestion job did not finish");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -201,6 +201,10 @@ impl S3Settings {
                     "access-key-id and secret-access-key are given together or not at all".into(),
                 );
             }
+            // A token alone would be paired with whatever key the environment holds.
+            (None, None) if self.session_token.is_some() => {
+                return Err("session-token needs access-key-id and secret-access-key".into());
+            }
             (None, None) => (
                 env("AWS_ACCESS_KEY_ID"),
                 env("AWS_SECRET_ACCESS_KEY"),
@@ -303,6 +307,11 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(error.contains("secret-access-key"), "{error}");
+        let error =
+            from_file("[s3]\nendpoint = \"http://127.0.0.1:9000\"\nsession-token = \"T\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("session-token needs"), "{error}");
         let error = from_file("[s3]\nendpoint = \"not a url\"\n")
             .unwrap_err()
             .to_string();

@@ -10,114 +10,31 @@
 //! each).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use mantle_guardrails::Guardrails;
-use mantle_knowledge::{ArnScope, Knowledge, KnowledgeDirs};
-use mantle_store::Store;
 use serde_json::json;
 
 use super::Rng;
-use super::common::{MINILM, models, registry};
+use super::common::{MINILM, finish, models, open_service};
 
-const WORDS: &[&str] = &[
-    "the",
-    "team",
-    "keeps",
-    "every",
-    "backup",
-    "for",
-    "thirty",
-    "days",
-    "in",
-    "a",
-    "second",
-    "region",
-    "and",
-    "checks",
-    "each",
-    "restore",
-    "before",
-    "release",
-    "engineers",
-    "page",
-    "when",
-    "alerts",
-    "fire",
-    "at",
-    "night",
-    "service",
-    "owners",
-    "write",
-    "runbooks",
-    "that",
-    "explain",
-    "how",
-    "to",
-    "recover",
-    "from",
-    "failures",
-    "disk",
-    "network",
-    "database",
-    "queue",
-    "latency",
-    "grows",
-    "under",
-    "load",
-    "so",
-    "we",
-    "scale",
-    "out",
-    "early",
-    "policy",
-    "requires",
-    "reviews",
-    "of",
-    "access",
-    "keys",
-    "every",
-    "quarter",
-    "customers",
-    "expect",
-    "answers",
-    "within",
-    "one",
-    "hour",
-    "support",
-    "tickets",
-    "are",
-    "routed",
-    "by",
-    "product",
-    "area",
-    "holiday",
-    "requests",
-    "need",
-    "approval",
-    "two",
-    "weeks",
-    "ahead",
-    "office",
-    "opens",
-    "nine",
-    "closes",
-    "six",
-    "visitors",
-    "sign",
-    "reception",
-    "badge",
-    "required",
-];
+/// The vocabulary of the generated documents.
+const WORDS: &str = "the team keeps every backup for thirty days in a second region and checks \
+    each restore before release engineers page when alerts fire at night service owners write \
+    runbooks that explain how to recover from failures disk network database queue latency grows \
+    under load so we scale out early policy requires reviews of access keys every quarter \
+    customers expect answers within one hour support tickets are routed by product area holiday \
+    requests need approval two weeks ahead office opens nine closes six visitors sign reception \
+    badge required";
 
 /// About `words` words of sentences of 8–20 words.
 fn prose(rng: &mut Rng, words: usize) -> String {
+    let vocabulary: Vec<&str> = WORDS.split_whitespace().collect();
     let mut text = String::new();
     let mut written = 0;
     while written < words {
         let length = 8 + (rng.next() % 13) as usize;
         for i in 0..length {
-            let word = WORDS[(rng.next() % WORDS.len() as u64) as usize];
+            let word = vocabulary[(rng.next() % vocabulary.len() as u64) as usize];
             if i == 0 {
                 let mut chars = word.chars();
                 if let Some(first) = chars.next() {
@@ -159,22 +76,7 @@ pub(crate) fn run() {
         .unwrap();
     // Jobs run as tasks on the runtime the service is called from.
     let _runtime = runtime.enter();
-    let store = Store::open(&dir.path().join("db")).unwrap();
-    let registry = registry(&dir.path().join("plugins"));
-    let scope = ArnScope {
-        region: "us-east-1".into(),
-        account: "000000000000".into(),
-    };
-    let guardrails = Guardrails::new(store.clone(), registry.clone(), scope.clone()).unwrap();
-    let knowledge = Knowledge::open(
-        store,
-        registry,
-        models(),
-        guardrails,
-        scope,
-        KnowledgeDirs::under(dir.path()),
-    )
-    .unwrap();
+    let (knowledge, _) = open_service(dir.path());
     let kb = knowledge
         .create_knowledge_base(
             serde_json::from_value(json!({
@@ -203,20 +105,7 @@ pub(crate) fn run() {
     model.embed_blocking(&["warm up".to_owned()]).unwrap();
 
     let started = Instant::now();
-    let job = knowledge
-        .start_ingestion_job(&kb, &ds, Default::default())
-        .unwrap();
-    let job = runtime.block_on(async {
-        loop {
-            let now = knowledge
-                .get_ingestion_job(&kb, &ds, &job.ingestion_job_id)
-                .unwrap();
-            if now.status.is_final() {
-                break now;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    });
+    let job = runtime.block_on(finish(&knowledge, &kb, &ds));
     let pipeline_s = started.elapsed().as_secs_f64();
     assert_eq!(
         job.statistics.number_of_new_documents_indexed, docs as u64,

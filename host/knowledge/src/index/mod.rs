@@ -131,9 +131,7 @@ impl KbIndex {
         }
         Some(doc)
     }
-}
 
-impl KbIndex {
     /// Forgets the graph keys a saved graph held for a document the records no longer have
     /// (or have with other content).
     fn forget_saved(&mut self, saved: &persist::SavedDoc) {
@@ -150,26 +148,29 @@ fn chunk_key(serial: u64, chunk: usize) -> u64 {
 }
 
 /// What a filter lets through: whole documents by serial, single chunks by graph key (in
-/// documents whose chunks have attributes of their own), record keys for BM25 (hybrid
-/// searches only).
+/// documents whose chunks have attributes of their own, whose serials are `partly`), record
+/// keys for BM25 (hybrid searches only).
 struct Allowed {
     serials: HashSet<u64>,
     chunk_keys: HashSet<u64>,
+    partly: HashSet<u64>,
     keys: Vec<String>,
     chunks: usize,
 }
 
 impl Allowed {
-    fn chunk(&self, serial: u64, chunk: usize) -> bool {
-        self.serials.contains(&serial) || self.chunk_keys.contains(&chunk_key(serial, chunk))
+    /// Whether the chunk with graph key `key` passes.
+    fn key(&self, key: u64) -> bool {
+        self.serials.contains(&(key >> CHUNK_BITS)) || self.chunk_keys.contains(&key)
     }
 
-    fn any_of(&self, doc: &IndexedDoc) -> bool {
-        self.serials.contains(&doc.serial)
-            || (doc.has_chunk_metadata()
-                && doc
-                    .searchable()
-                    .any(|(i, _)| self.chunk_keys.contains(&chunk_key(doc.serial, i))))
+    fn chunk(&self, serial: u64, chunk: usize) -> bool {
+        self.key(chunk_key(serial, chunk))
+    }
+
+    /// Whether any of the document's chunks passes.
+    fn any_of(&self, serial: u64) -> bool {
+        self.serials.contains(&serial) || self.partly.contains(&serial)
     }
 }
 
@@ -342,11 +343,10 @@ impl Index {
         keywords: bool,
         vectors: Vectors,
     ) -> u64 {
-        let saved = match vectors {
-            Vectors::Saved(serial) => Some(serial),
-            Vectors::Add | Vectors::Later => None,
+        doc.serial = match vectors {
+            Vectors::Saved(serial) => serial,
+            Vectors::Add | Vectors::Later => self.next_serial.fetch_add(1, Ordering::Relaxed),
         };
-        doc.serial = saved.unwrap_or_else(|| self.next_serial.fetch_add(1, Ordering::Relaxed));
         let record_key = format!("{kb}/{key}");
         if keywords {
             self.text.put(
@@ -386,7 +386,7 @@ impl Index {
         entry.by_serial.insert(doc.serial, doc.clone());
         entry.docs.insert(key, doc);
         drop(kbs);
-        if saved.is_none() {
+        if !matches!(vectors, Vectors::Saved(_)) {
             self.mark_unsaved(kb);
         }
         serial
@@ -472,6 +472,7 @@ impl Index {
             let mut allowed = Allowed {
                 serials: HashSet::new(),
                 chunk_keys: HashSet::new(),
+                partly: HashSet::new(),
                 keys: Vec::new(),
                 chunks: 0,
             };
@@ -483,6 +484,9 @@ impl Index {
                             allowed.chunk_keys.insert(chunk_key(doc.serial, i));
                             allowed.chunks += 1;
                         }
+                    }
+                    if allowed.chunks > before {
+                        allowed.partly.insert(doc.serial);
                     }
                     allowed.chunks > before
                 } else if filter.matches(&doc.metadata) {
@@ -645,11 +649,7 @@ fn semantic(
     match graph {
         Some(ann) if candidates > EXACT_LIMIT => {
             let ask = if entry.hierarchical > 0 { n * 3 } else { n };
-            let pass = |key: u64| {
-                allowed.is_none_or(|a| {
-                    a.serials.contains(&(key >> CHUNK_BITS)) || a.chunk_keys.contains(&key)
-                })
-            };
+            let pass = |key: u64| allowed.is_none_or(|a| a.key(key));
             let predicate: &dyn Fn(u64) -> bool = &pass;
             for (key, cosine) in ann.search(query, ask, allowed.map(|_| predicate)) {
                 let Some(doc) = entry.by_serial.get(&(key >> CHUNK_BITS)) else {
@@ -664,7 +664,7 @@ fn semantic(
         _ => {
             let mut best = TopN::new(n);
             for doc in entry.docs.values() {
-                if allowed.is_some_and(|a| !a.any_of(doc)) {
+                if allowed.is_some_and(|a| !a.any_of(doc.serial)) {
                     continue;
                 }
                 let scored = doc
