@@ -178,7 +178,15 @@ impl Default for RouterApp {
 
 impl RouterApp {
     pub fn new() -> Self {
+        Self::with_fixtures(&[])
+    }
+
+    /// The app with these fixture plugins installed beside the built-ins.
+    pub fn with_fixtures(fixtures: &[&str]) -> Self {
         let data = data_dir_with_builtins();
+        for name in fixtures {
+            install_dir(&fixture(name), &data.path().join("plugins"));
+        }
         let settings = test_settings(data.path());
         let state = mantle_server::app::build_state(settings).unwrap();
         Self {
@@ -246,4 +254,39 @@ impl RouterApp {
         };
         (status, headers, json)
     }
+}
+
+/// The messages of an `application/vnd.amazon.eventstream` body: each one's `:event-type` (or
+/// `:exception-type` for an exception) and its JSON payload.
+pub fn event_stream(mut bytes: &[u8]) -> Vec<(String, serde_json::Value)> {
+    let mut messages = Vec::new();
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    while bytes.len() >= 16 {
+        let total = be(&bytes[0..4]);
+        let headers_len = be(&bytes[4..8]);
+        let (message, rest) = bytes.split_at(total);
+        let mut headers = &message[12..12 + headers_len];
+        let mut kind = String::new();
+        while !headers.is_empty() {
+            let name_len = headers[0] as usize;
+            let name = std::str::from_utf8(&headers[1..1 + name_len])
+                .unwrap()
+                .to_owned();
+            let value_len =
+                u16::from_be_bytes([headers[2 + name_len], headers[3 + name_len]]) as usize;
+            let value =
+                std::str::from_utf8(&headers[4 + name_len..4 + name_len + value_len]).unwrap();
+            if name == ":event-type" || name == ":exception-type" {
+                kind = value.to_owned();
+            }
+            headers = &headers[4 + name_len + value_len..];
+        }
+        let payload = &message[12 + headers_len..total - 4];
+        messages.push((
+            kind,
+            serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null),
+        ));
+        bytes = rest;
+    }
+    messages
 }

@@ -6,11 +6,13 @@
 mod builtins;
 mod capabilities;
 mod cli;
+mod flows_router;
 mod guardrails_router;
 mod hostile_plugins;
 mod hot_swap;
 mod knowledge_router;
 mod plugin_worlds;
+mod prompts_router;
 mod registry;
 mod server;
 mod wit_versions;

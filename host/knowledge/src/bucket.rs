@@ -171,6 +171,19 @@ impl Buckets {
         Ok(bytes.to_vec())
     }
 
+    /// Stores `bytes` at `s3://bucket/key`, replacing what was there. The bucket must exist:
+    /// objects are written into buckets, never buckets made on the way.
+    pub(crate) async fn write(&self, uri: &str, bytes: Vec<u8>) -> Result<(), String> {
+        let (bucket, key) =
+            parse_s3_uri(uri).ok_or_else(|| format!("{uri} is not an s3://bucket/key URI"))?;
+        let path = Path::parse(key).map_err(|e| format!("{uri}: {e}"))?;
+        self.bucket(bucket)?
+            .put(&path, bytes.into())
+            .await
+            .map_err(|e| format!("{uri}: {e}"))?;
+        Ok(())
+    }
+
     /// Every key in `bucket` that starts with `prefix` (S3's string prefixes, not folders),
     /// sorted.
     pub(crate) async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {

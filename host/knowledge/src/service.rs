@@ -286,6 +286,17 @@ impl Knowledge {
             .store(allowed, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The object at `s3://bucket/key`, read from where this server keeps buckets (the
+    /// embedded bucket root or the S3-compatible endpoint), for flows' Retrieval nodes.
+    pub async fn get_object(&self, uri: &str) -> Result<Vec<u8>, String> {
+        self.inner.buckets.read(uri).await
+    }
+
+    /// Stores an object at `s3://bucket/key` in the same place, for flows' Storage nodes.
+    pub async fn put_object(&self, uri: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.inner.buckets.write(uri, bytes).await
+    }
+
     pub fn knowledge_base_arn(&self, id: &KnowledgeBaseId) -> String {
         format!(
             "arn:aws:bedrock:{}:{}:knowledge-base/{id}",

@@ -20,7 +20,7 @@ use axum::http::HeaderName;
 use mantle_guardrails::{ArnScope, Guardrails};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-use crate::api::{admin, foundation_models, guardrails, knowledge, ops, runtime};
+use crate::api::{admin, flows, foundation_models, guardrails, knowledge, ops, prompts, runtime};
 use crate::error::{method_not_allowed, unknown_operation};
 use crate::kv::SledKv;
 use crate::settings::Settings;
@@ -78,13 +78,27 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         registry.clone(),
         models.clone(),
         guardrails.clone(),
-        scope,
+        scope.clone(),
         knowledge_dirs(&settings),
+    )?;
+    let prompts = mantle_flows::Prompts::open(store.clone(), scope.clone())?;
+    let flows = mantle_flows::Flows::open(
+        store.clone(),
+        scope,
+        mantle_flows::FlowServices {
+            prompts: prompts.clone(),
+            models: models.clone(),
+            knowledge: knowledge.clone(),
+            guardrails: guardrails.clone(),
+            registry: registry.clone(),
+        },
     )?;
     knowledge.set_crawl_private_networks(settings.crawl_private_networks);
     plugin_knowledge.bind(knowledge.clone());
     Ok(AppState {
         knowledge,
+        prompts,
+        flows,
         models,
         settings: Arc::new(settings),
         store,
@@ -114,6 +128,9 @@ pub fn router(state: AppState) -> Router {
         .merge(foundation_models::router())
         // bedrock-agent and bedrock-agent-runtime: knowledge bases
         .merge(knowledge::router())
+        // bedrock-agent: prompt management
+        .merge(prompts::router())
+        .merge(flows::router())
         // bedrock-runtime model operations and the OpenAI-compatible surface
         .merge(runtime::router())
         // operators

@@ -22,6 +22,7 @@ pub enum ErrorCode {
     ServiceQuotaExceeded,
     ModelTimeout,
     ModelError,
+    DependencyFailed,
     InternalServer,
     ServiceUnavailable,
     UnknownOperation,
@@ -47,6 +48,7 @@ impl ErrorCode {
             Self::ServiceQuotaExceeded => "ServiceQuotaExceededException",
             Self::ModelTimeout => "ModelTimeoutException",
             Self::ModelError => "ModelErrorException",
+            Self::DependencyFailed => "DependencyFailedException",
             Self::InternalServer => "InternalServerException",
             Self::ServiceUnavailable => "ServiceUnavailableException",
             Self::UnknownOperation => "UnknownOperationException",
@@ -64,7 +66,7 @@ impl ErrorCode {
             (Self::ServiceQuotaExceeded, Service::Bedrock) => StatusCode::BAD_REQUEST,
             (Self::ServiceQuotaExceeded, Service::Agent) => StatusCode::PAYMENT_REQUIRED,
             (Self::ModelTimeout, _) => StatusCode::REQUEST_TIMEOUT,
-            (Self::ModelError, _) => StatusCode::FAILED_DEPENDENCY,
+            (Self::ModelError, _) | (Self::DependencyFailed, _) => StatusCode::FAILED_DEPENDENCY,
             (Self::InternalServer, _) => StatusCode::INTERNAL_SERVER_ERROR,
             (Self::ServiceUnavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -220,6 +222,24 @@ impl From<mantle_knowledge::KnowledgeError> for AwsError {
             E::Store(error) => error.into(),
             E::Index(message) => Self::internal(message),
             E::Guardrail(error) => error.into(),
+        };
+        error.for_agent()
+    }
+}
+
+/// Prompts and flows answer in bedrock-agent's dialect too.
+impl From<mantle_flows::FlowsError> for AwsError {
+    fn from(error: mantle_flows::FlowsError) -> Self {
+        use mantle_flows::FlowsError as E;
+        let error = match error {
+            E::Validation { field, message } => Self::invalid(field.as_deref(), message),
+            E::NotFound(message) => Self::not_found(message),
+            E::Conflict(message) => Self::conflict(message),
+            error @ E::NodeFailed { .. } => {
+                Self::new(ErrorCode::DependencyFailed, error.to_string())
+            }
+            E::Model(error) => error.into(),
+            E::Store(error) => error.into(),
         };
         error.for_agent()
     }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use mantle_flows::{Flows, Prompts};
 use mantle_guardrails::Guardrails;
 use mantle_inference::Catalog;
 use mantle_knowledge::Knowledge;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub guardrails: Guardrails,
     pub knowledge: Knowledge,
+    pub prompts: Prompts,
+    pub flows: Flows,
     pub models: Arc<Catalog>,
 }
 
@@ -41,5 +44,7 @@ parts! {
     registry: Arc<Registry>,
     guardrails: Guardrails,
     knowledge: Knowledge,
+    prompts: Prompts,
+    flows: Flows,
     models: Arc<Catalog>,
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use mantle_inference::{
     EmbeddingModel, Field, GenerateRequest, GenerationEvent, InferenceError, InferenceParams,
-    Prompt, SamplingDefaults, Served, StopReason,
+    Prompt, SamplingDefaults, Served, StopReason, TextModel,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -85,6 +85,68 @@ impl TextBody {
                 defaults: SamplingDefaults::LLAMA_BODY,
             },
         }
+    }
+}
+
+/// InvokeModel's body when `modelId` is a prompt ARN: the values of its variables.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PromptBody {
+    #[serde(default)]
+    prompt_variables: std::collections::BTreeMap<String, mantle_flows::PromptVariableValue>,
+}
+
+/// A text generation an InvokeModel body asks for: the model, the typed request, what a
+/// guardrail checks as its input, and how the body names fields in errors.
+struct TextInvocation {
+    model: TextModel,
+    request: GenerateRequest,
+    guarded_input: Vec<String>,
+    errors: fn(InferenceError) -> AwsError,
+}
+
+impl TextInvocation {
+    fn prepare(&self) -> Result<mantle_inference::Prepared, AwsError> {
+        self.model.prepare(&self.request).map_err(self.errors)
+    }
+}
+
+enum Invocation {
+    Text(Box<TextInvocation>),
+    Embedding(EmbeddingModel),
+}
+
+/// What `model_id` and `body` ask for: a Llama-style text body for a text model, the variables
+/// of a prompt ARN's prompt (run on the prompt's model), or an embedding.
+fn invocation(app: &AppState, model_id: &str, body: &[u8]) -> Result<Invocation, AwsError> {
+    if let Some(prompt) = mantle_flows::PromptIdentifier::from_arn(model_id) {
+        let body: PromptBody = parse_json(body)?;
+        let (model, rendered) =
+            super::converse::prompt::render(app, &prompt, body.prompt_variables)?;
+        let guarded_input = rendered
+            .system
+            .iter()
+            .chain(rendered.messages.iter().flat_map(|m| &m.texts))
+            .cloned()
+            .collect();
+        return Ok(Invocation::Text(Box::new(TextInvocation {
+            model,
+            request: rendered.generate_request(),
+            guarded_input,
+            errors: AwsError::from,
+        })));
+    }
+    match app.models.resolve(model_id)?.clone() {
+        Served::Text(model) => {
+            let text: TextBody = parse_json(body)?;
+            Ok(Invocation::Text(Box::new(TextInvocation {
+                model,
+                request: text.to_generate(),
+                guarded_input: vec![text.prompt],
+                errors: text_body_error,
+            })))
+        }
+        Served::Embedding(model) => Ok(Invocation::Embedding(model)),
     }
 }
 
@@ -311,18 +373,15 @@ pub(crate) async fn invoke_model(
 ) -> Result<Response, AwsError> {
     let started = Instant::now();
     let options = InvokeHeaders::parse(&headers)?;
-    let mut response = match app.models.resolve(&model_id)?.clone() {
-        Served::Text(model) => {
-            let text: TextBody = parse_json(&body)?;
-            let prepared = model
-                .prepare(&text.to_generate())
-                .map_err(text_body_error)?;
+    let mut response = match invocation(&app, &model_id, &body)? {
+        Invocation::Text(text) => {
+            let prepared = text.prepare()?;
             let (completion, outcome) = generate_prepared(
                 &app,
-                &model,
+                &text.model,
                 prepared,
                 options.guardrail.as_ref(),
-                vec![text.prompt.clone()],
+                text.guarded_input,
             )
             .await?;
             let mut body = json!({
@@ -340,7 +399,7 @@ pub(crate) async fn invoke_model(
                 started,
             )
         }
-        Served::Embedding(model) => {
+        Invocation::Embedding(model) => {
             if options.guardrail.is_some() {
                 return Err(AwsError::validation(format!(
                     "Guardrails apply to text generation; {model_id} is an embedding model."
@@ -376,18 +435,20 @@ pub(crate) async fn invoke_model_with_response_stream(
 ) -> Result<Response, AwsError> {
     let started = Instant::now();
     let options = InvokeHeaders::parse(&headers)?;
-    let model = match app.models.resolve(&model_id)? {
-        Served::Text(model) => model.clone(),
-        Served::Embedding(_) => {
+    let text = match invocation(&app, &model_id, &body)? {
+        Invocation::Text(text) => text,
+        Invocation::Embedding(_) => {
             return Err(AwsError::validation(format!(
                 "Model {model_id} does not support response streaming."
             )));
         }
     };
-    let body: TextBody = parse_json(&body)?;
-    let prepared = model
-        .prepare(&body.to_generate())
-        .map_err(text_body_error)?;
+    let prepared = text.prepare()?;
+    let TextInvocation {
+        model,
+        guarded_input,
+        ..
+    } = *text;
     if options.guardrail.is_some() {
         // Checked as a whole before anything is sent: a block or a mask must never follow
         // text the client already has.
@@ -396,7 +457,7 @@ pub(crate) async fn invoke_model_with_response_stream(
             &model,
             prepared,
             options.guardrail.as_ref(),
-            vec![body.prompt.clone()],
+            guarded_input,
         )
         .await?;
         let (frames, mut response) = eventstream_response();

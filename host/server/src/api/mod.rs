@@ -7,6 +7,7 @@ use crate::error::AwsError;
 pub(crate) mod admin;
 pub(crate) mod converse;
 pub(crate) mod count_tokens;
+pub(crate) mod flows;
 pub(crate) mod foundation_models;
 pub(crate) mod guardrails;
 pub(crate) mod invoke_model;
@@ -14,6 +15,7 @@ pub(crate) mod knowledge;
 pub(crate) mod openai;
 pub(crate) mod operation;
 pub(crate) mod ops;
+pub(crate) mod prompts;
 pub(crate) mod runtime;
 pub(crate) mod stream;
 

@@ -5,6 +5,7 @@
 
 mod frames;
 mod guarded;
+pub(crate) mod prompt;
 mod wire;
 
 pub(crate) use guarded::{Assessments, generate_prepared};
@@ -35,7 +36,7 @@ pub(crate) async fn converse(
 ) -> Result<impl IntoResponse, AwsError> {
     let started = Instant::now();
     request.read_documents().await?;
-    let model = app.models.text(&model_id)?.clone();
+    let model = prompt::resolve(&app, &model_id, &mut request)?;
     let (completion, outcome) = guarded::generate(&app, &model, &request).await?;
     metrics::counter!("mantle_tokens_total", "model" => model.info.id.clone(), "direction" => "output")
         .increment(completion.output_tokens as u64);
@@ -54,7 +55,7 @@ pub(crate) async fn converse_stream(
 ) -> Result<Response, AwsError> {
     let started = Instant::now();
     request.read_documents().await?;
-    let model = app.models.text(&model_id)?.clone();
+    let model = prompt::resolve(&app, &model_id, &mut request)?;
     let message_start = eventstream::event("messageStart", &json!({ "role": "assistant" }));
     let mut blocks = BlockFrames::new(started, &request);
     if request.guardrail_config.is_some() {

@@ -35,8 +35,10 @@ pub(crate) struct ConverseRequest {
     pub additional_model_request_fields: Option<Value>,
     #[serde(default)]
     pub additional_model_response_field_paths: Option<Vec<String>>,
+    /// Values for a prompt's `{{variables}}` when `modelId` is a prompt ARN; ignored otherwise.
     #[serde(default)]
-    pub prompt_variables: Option<Value>,
+    pub prompt_variables:
+        Option<std::collections::BTreeMap<String, mantle_flows::PromptVariableValue>>,
     #[serde(default)]
     pub request_metadata: Option<Value>,
     /// Accepted and echoed: one engine serves every latency profile here.
