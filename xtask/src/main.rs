@@ -40,7 +40,7 @@ enum Command {
     Test,
     /// Build the wasm plugins and fixtures.
     BuildPlugins,
-    /// Run benchmarks: `guardrails`, `models` or `knowledge`.
+    /// Run benchmarks: `guardrails`, `models`, `knowledge` or `flows`.
     Bench {
         #[arg(default_value = "guardrails")]
         suite: String,
@@ -187,8 +187,24 @@ fn main() -> anyhow::Result<()> {
                     &env,
                 )
             }
+            "flows" => {
+                setup(&root)?;
+                // The dev profile's optimised crates are what the client tests' server runs.
+                util::cargo(
+                    &root,
+                    &[
+                        "bench",
+                        "-p",
+                        "mantle-tests",
+                        "--bench",
+                        "flows",
+                        "--profile",
+                        "dev",
+                    ],
+                )
+            }
             other => anyhow::bail!(
-                "unknown bench suite `{other}` (known: guardrails, models, knowledge)"
+                "unknown bench suite `{other}` (known: guardrails, models, knowledge, flows)"
             ),
         },
     }
