@@ -208,6 +208,25 @@ fn control_plane_versions_aliases_and_route_hazards() {
     );
     assert!(completed(&events));
 
+    // Executions: none yet; an unknown one is 404; a bad event type names the parameter.
+    let (status, _, listed) = app.call("GET", &format!("/flows/{id}/executions"), None);
+    assert_eq!(
+        (status, listed),
+        (StatusCode::OK, json!({"flowExecutionSummaries": []}))
+    );
+    let execution = format!("/flows/{id}/aliases/TSTALIASID/executions/none-such");
+    let (status, headers, _) = app.call("GET", &execution, None);
+    assert_eq!(
+        (status, error_type(&headers)),
+        (StatusCode::NOT_FOUND, "ResourceNotFoundException")
+    );
+    let (status, _, body) = app.call(
+        "GET",
+        &format!("{execution}/events?eventType=Everything"),
+        None,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
     let (_, _, versions) = app.call("GET", &format!("/flows/{id}/versions"), None);
     let labels: Vec<&str> = versions["flowVersionSummaries"]
         .as_array()

@@ -1,10 +1,17 @@
 """Flows through boto3's bedrock-agent and bedrock-agent-runtime clients, unchanged, against a real
-server: every control-plane operation, and InvokeFlow's event stream for a prompt resource feeding
-a condition with two branches, an iterator over a flow-node plugin (a LambdaFunction node) into a
-collector, a loop with its controller, and a knowledge-base node."""
+server: every control-plane operation, InvokeFlow's event stream for a prompt resource feeding a
+condition with two branches, an iterator over a flow-node plugin (a LambdaFunction node) into a
+collector, a loop with its controller, and a knowledge-base node; asynchronous executions with
+their recorded events, stopped, and cut off by a killed server."""
+
+import json
+import signal
+import time
 
 import pytest
 from botocore.exceptions import EventStreamError
+
+from conftest import Server, _client
 
 SMOLLM2 = "hf.smollm2-135m-instruct-v1:0"
 MINILM = "arn:aws:bedrock:us-east-1::foundation-model/hf.all-minilm-l6-v2-v1:0"
@@ -226,3 +233,108 @@ def test_a_loop_and_a_knowledge_base_node(agent, agent_runtime, server, fixtures
     events = run(agent_runtime, flow, "How long is parental leave?")
     [(name, text)] = outputs(events)
     assert name == "End" and text and succeeded(events)
+
+
+def slow_flow(agent, name, count):
+    """An iterator running the model once per element: long enough to stop or kill."""
+    return prepared_flow(agent, name, {
+        "nodes": [
+            io_input("Array"), io_output("End", "Array"),
+            {"name": "Each", "type": "Iterator", "configuration": {"iterator": {}},
+             "inputs": [{"name": "array", "type": "Array", "expression": "$.data"}],
+             "outputs": [{"name": "arrayItem", "type": "String"}, {"name": "arraySize", "type": "Number"}]},
+            {"name": "Say", "type": "Prompt", "configuration": {"prompt": {"sourceConfiguration": {"inline": {
+                "templateType": "TEXT", "modelId": SMOLLM2,
+                "inferenceConfiguration": {"text": {"maxTokens": 4, "temperature": 0.0}},
+                "templateConfiguration": {"text": {"text": "Repeat: {{word}}", "inputVariables": [{"name": "word"}]}}}}}},
+             "inputs": [{"name": "word", "type": "String", "expression": "$.data"}],
+             "outputs": [{"name": "modelCompletion", "type": "String"}]},
+            {"name": "Gather", "type": "Collector", "configuration": {"collector": {}},
+             "inputs": [{"name": "arrayItem", "type": "String", "expression": "$.data"},
+                        {"name": "arraySize", "type": "Number", "expression": "$.data"}],
+             "outputs": [{"name": "collectedArray", "type": "Array"}]},
+        ],
+        "connections": [
+            data("c1", "Start", "document", "Each", "array"),
+            data("c2", "Each", "arrayItem", "Say", "word"),
+            data("c3", "Say", "modelCompletion", "Gather", "arrayItem"),
+            data("c4", "Each", "arraySize", "Gather", "arraySize"),
+            data("c5", "Gather", "collectedArray", "End", "document"),
+        ],
+    })
+
+
+def start(agent_runtime, flow, document, name=None):
+    extra = {"flowExecutionName": name} if name else {}
+    return agent_runtime.start_flow_execution(
+        flowIdentifier=flow["id"], flowAliasIdentifier="TSTALIASID",
+        inputs=[{"nodeName": "Start", "nodeOutputName": "document", "content": {"document": document}}], **extra,
+    )["executionArn"]
+
+
+def wait(agent_runtime, flow, arn):
+    for _ in range(600):
+        execution = agent_runtime.get_flow_execution(
+            flowIdentifier=flow["id"], flowAliasIdentifier="TSTALIASID", executionIdentifier=arn)
+        if execution["status"] != "Running":
+            return execution
+        time.sleep(0.05)
+    raise AssertionError("the execution did not end")
+
+
+def test_asynchronous_executions_record_their_events_and_stop(agent, agent_runtime):
+    flow = slow_flow(agent, "py-async", 2)
+    arn = start(agent_runtime, flow, ["a", "b"], name="first-run")
+    assert arn.endswith(f"flow/{flow['id']}/alias/TSTALIASID/execution/first-run")
+    execution = wait(agent_runtime, flow, arn)
+    assert execution["status"] == "Succeeded" and execution["endedAt"]
+    flow_events = agent_runtime.list_flow_execution_events(
+        flowIdentifier=flow["id"], flowAliasIdentifier="TSTALIASID", executionIdentifier=arn, eventType="Flow",
+    )["flowExecutionEvents"]
+    assert "flowInputEvent" in flow_events[0]
+    [output] = [e["flowOutputEvent"] for e in flow_events if "flowOutputEvent" in e]
+    assert output["nodeName"] == "End" and len(output["fields"][0]["content"]["document"]) == 2
+    node_events = [e for page in agent_runtime.get_paginator("list_flow_execution_events").paginate(
+        flowIdentifier=flow["id"], flowAliasIdentifier="TSTALIASID", executionIdentifier=arn, eventType="Node")
+        for e in page["flowExecutionEvents"]]
+    assert sum("nodeInputEvent" in e and e["nodeInputEvent"]["nodeName"] == "Say" for e in node_events) == 2
+    snapshot = agent_runtime.get_execution_flow_snapshot(
+        flowIdentifier=flow["id"], flowAliasIdentifier="TSTALIASID", executionIdentifier=arn)
+    assert json.loads(snapshot["definition"])["nodes"][0]["name"] == "Start"
+    with pytest.raises(agent_runtime.exceptions.ConflictException):
+        start(agent_runtime, flow, ["a"], name="first-run")
+
+    long_run = start(agent_runtime, flow, ["word"] * 400)
+    stopped = agent_runtime.stop_flow_execution(
+        flowIdentifier=flow["id"], flowAliasIdentifier="TSTALIASID", executionIdentifier=long_run)
+    assert stopped["status"] == "Aborted"
+    assert wait(agent_runtime, flow, long_run)["status"] == "Aborted"
+    summaries = agent_runtime.list_flow_executions(flowIdentifier=flow["id"])["flowExecutionSummaries"]
+    assert {s["executionArn"]: s["status"] for s in summaries} == {arn: "Succeeded", long_run: "Aborted"}
+
+
+def test_an_execution_cut_off_by_a_restart_fails_cleanly(tmp_path):
+    server = Server(tmp_path, install_dist=False)
+    try:
+        agent = _client("bedrock-agent", server)
+        runtime = _client("bedrock-agent-runtime", server)
+        flow = slow_flow(agent, "py-killed", 400)
+        arn = start(runtime, flow, ["word"] * 400)
+        time.sleep(0.5)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+    finally:
+        server.stop()
+    restarted = Server(tmp_path, install_dist=False)
+    try:
+        runtime = _client("bedrock-agent-runtime", restarted)
+        execution = runtime.get_flow_execution(
+            flowIdentifier=flow["id"], flowAliasIdentifier="TSTALIASID", executionIdentifier=arn)
+        assert execution["status"] == "Failed"
+        assert "stopped" in execution["errors"][0]["message"]
+        events = runtime.list_flow_execution_events(
+            flowIdentifier=flow["id"], flowAliasIdentifier="TSTALIASID", executionIdentifier=arn, eventType="Flow",
+        )["flowExecutionEvents"]
+        assert "flowInputEvent" in events[0], "what was recorded before the kill is kept"
+    finally:
+        restarted.stop()

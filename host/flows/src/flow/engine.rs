@@ -164,6 +164,8 @@ pub struct SatisfiedCondition {
 pub struct FlowRun {
     pub execution_id: String,
     pub events: mpsc::Receiver<FlowEvent>,
+    /// Stops the run where it is (StopFlowExecution).
+    pub abort: tokio::task::AbortHandle,
 }
 
 /// What a node left for the nodes after it.
@@ -304,7 +306,7 @@ impl Flows {
         let output_name = output.name.clone();
         let document = document.clone();
         let flow_id = flow.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             run.trace(Trace::NodeOutputTrace {
                 node_name: start_name.clone(),
                 timestamp: now(),
@@ -331,6 +333,7 @@ impl Flows {
         Ok(FlowRun {
             execution_id,
             events: receiver,
+            abort: task.abort_handle(),
         })
     }
 }

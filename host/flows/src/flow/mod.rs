@@ -2,6 +2,7 @@
 
 pub mod definition;
 pub mod engine;
+pub mod execution;
 pub mod expression;
 pub mod input;
 pub mod output;

@@ -59,6 +59,9 @@ pub(crate) struct Inner {
     pub(crate) tokens: Table<ClientTokenRecord>,
     pub(crate) scope: ArnScope,
     pub(crate) services: FlowServices,
+    pub(crate) executions: Table<super::execution::ExecutionRecord>,
+    pub(crate) events: Table<super::execution::ExecutionEventRecord>,
+    pub(crate) running: super::execution::Running,
 }
 
 /// Bedrock's pages of flow, version and alias summaries hold at most ten.
@@ -73,6 +76,9 @@ impl Flows {
             versions: store.table()?,
             aliases: store.table()?,
             tokens: store.table()?,
+            executions: store.table()?,
+            events: store.table()?,
+            running: super::execution::Running::default(),
             store,
             scope,
             services,
@@ -94,9 +100,11 @@ impl Flows {
             inner.store.flush()?;
             tracing::info!(orphans, "dropped versions and aliases of deleted flows");
         }
-        Ok(Self {
+        let flows = Self {
             inner: Arc::new(inner),
-        })
+        };
+        flows.recover_executions()?;
+        Ok(flows)
     }
 
     pub fn arn(&self, id: &str) -> String {

@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use mantle_flows::Flows;
+use mantle_flows::flow::execution::StartExecutionInput;
 use mantle_flows::flow::input::{
     CreateFlowAliasInput, CreateFlowInput, CreateFlowVersionInput, ListInput, UpdateFlowAliasInput,
     UpdateFlowInput, ValidateFlowDefinitionInput,
@@ -25,11 +26,16 @@ use crate::api::operation::{delete, get, post, put};
 use crate::error::AwsError;
 use crate::extract::{AgentJson, AgentPath, AwsQuery};
 use crate::state::AppState;
-use wire::{DeleteQuery, FlowAliasPath, FlowPath, FlowVersionPath, IncludedQuery, ListQuery};
+use wire::{
+    DeleteQuery, EventsQuery, ExecutionPath, ExecutionsQuery, FlowAliasPath, FlowPath,
+    FlowVersionPath, IncludedQuery, ListQuery,
+};
 
 /// The flow routes, each with its Bedrock operation name.
 pub(crate) fn router() -> Router<AppState> {
     const FLOW: &str = "/flows/{flowIdentifier}";
+    const EXECUTION: &str =
+        "/flows/{flowIdentifier}/aliases/{aliasIdentifier}/executions/{executionIdentifier}";
     Router::new()
         .route(
             "/flows/",
@@ -67,6 +73,27 @@ pub(crate) fn router() -> Router<AppState> {
                 .merge(put("UpdateFlowAlias", update_flow_alias))
                 .merge(delete("DeleteFlowAlias", delete_flow_alias))
                 .merge(post("InvokeFlow", invoke_flow)),
+        )
+        .route(
+            &format!("{FLOW}/executions"),
+            get("ListFlowExecutions", list_flow_executions),
+        )
+        .route(
+            &format!("{FLOW}/aliases/{{aliasIdentifier}}/executions"),
+            post("StartFlowExecution", start_flow_execution),
+        )
+        .route(EXECUTION, get("GetFlowExecution", get_flow_execution))
+        .route(
+            &format!("{EXECUTION}/events"),
+            get("ListFlowExecutionEvents", list_flow_execution_events),
+        )
+        .route(
+            &format!("{EXECUTION}/stop"),
+            post("StopFlowExecution", stop_flow_execution),
+        )
+        .route(
+            &format!("{EXECUTION}/flowsnapshot"),
+            get("GetExecutionFlowSnapshot", get_execution_flow_snapshot),
         )
 }
 
@@ -271,4 +298,80 @@ async fn invoke_flow(
         }
     });
     Ok(response)
+}
+
+/// bedrock-agent-runtime `POST …/aliases/{flowAliasIdentifier}/executions`.
+async fn start_flow_execution(
+    State(flows): State<Flows>,
+    AgentPath(path): AgentPath<FlowAliasPath>,
+    AgentJson(input): AgentJson<StartExecutionInput>,
+) -> Result<impl IntoResponse, AwsError> {
+    let started = flows.start_execution(&path.flow_identifier, &path.alias_identifier, input)?;
+    Ok(Json(started))
+}
+
+/// `GET …/executions/{executionIdentifier}`.
+async fn get_flow_execution(
+    State(flows): State<Flows>,
+    AgentPath(path): AgentPath<ExecutionPath>,
+) -> Result<impl IntoResponse, AwsError> {
+    let execution = flows.get_execution(
+        &path.flow_identifier,
+        &path.alias_identifier,
+        &path.execution_identifier,
+    )?;
+    Ok(Json(execution))
+}
+
+/// `GET /flows/{flowIdentifier}/executions?flowAliasIdentifier=&maxResults=&nextToken=`.
+async fn list_flow_executions(
+    State(flows): State<Flows>,
+    AgentPath(path): AgentPath<FlowPath>,
+    AwsQuery(query): AwsQuery<ExecutionsQuery>,
+) -> Result<impl IntoResponse, AwsError> {
+    let alias = query.alias()?;
+    let page = flows.list_executions(&path.flow_identifier, alias.as_ref(), &query.list()?)?;
+    Ok(Json(page))
+}
+
+/// `GET …/executions/{executionIdentifier}/events?eventType=`.
+async fn list_flow_execution_events(
+    State(flows): State<Flows>,
+    AgentPath(path): AgentPath<ExecutionPath>,
+    AwsQuery(query): AwsQuery<EventsQuery>,
+) -> Result<impl IntoResponse, AwsError> {
+    let page = flows.list_execution_events(
+        &path.flow_identifier,
+        &path.alias_identifier,
+        &path.execution_identifier,
+        query.event_type()?,
+        &query.list()?,
+    )?;
+    Ok(Json(page))
+}
+
+/// `POST …/executions/{executionIdentifier}/stop`.
+async fn stop_flow_execution(
+    State(flows): State<Flows>,
+    AgentPath(path): AgentPath<ExecutionPath>,
+) -> Result<impl IntoResponse, AwsError> {
+    let stopped = flows.stop_execution(
+        &path.flow_identifier,
+        &path.alias_identifier,
+        &path.execution_identifier,
+    )?;
+    Ok(Json(stopped))
+}
+
+/// `GET …/executions/{executionIdentifier}/flowsnapshot`.
+async fn get_execution_flow_snapshot(
+    State(flows): State<Flows>,
+    AgentPath(path): AgentPath<ExecutionPath>,
+) -> Result<impl IntoResponse, AwsError> {
+    let snapshot = flows.execution_snapshot(
+        &path.flow_identifier,
+        &path.alias_identifier,
+        &path.execution_identifier,
+    )?;
+    Ok(Json(snapshot))
 }

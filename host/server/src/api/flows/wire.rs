@@ -1,5 +1,6 @@
 //! Flows' wire shapes that are not the domain's own: path parameters and query strings.
 
+use mantle_flows::flow::execution::EventType;
 use mantle_flows::flow::input::ListInput;
 use mantle_flows::prompt::input::IncludedData;
 use mantle_flows::{FlowAliasIdentifier, FlowId, FlowsError, Version};
@@ -84,6 +85,69 @@ impl TryFrom<ListQuery> for ListInput {
         Ok(Self {
             max_results: crate::api::prompts::max_results(query.max_results.as_deref())?,
             next_token: query.next_token,
+        })
+    }
+}
+
+/// `…/aliases/{aliasIdentifier}/executions/{executionIdentifier}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExecutionPath {
+    pub(crate) flow_identifier: FlowId,
+    pub(crate) alias_identifier: FlowAliasIdentifier,
+    pub(crate) execution_identifier: String,
+}
+
+/// ListFlowExecutions' query.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExecutionsQuery {
+    flow_alias_identifier: Option<String>,
+    max_results: Option<String>,
+    next_token: Option<String>,
+}
+
+impl ExecutionsQuery {
+    pub(crate) fn alias(&self) -> Result<Option<FlowAliasIdentifier>, FlowsError> {
+        self.flow_alias_identifier
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+    }
+
+    pub(crate) fn list(&self) -> Result<ListInput, FlowsError> {
+        Ok(ListInput {
+            max_results: crate::api::prompts::max_results(self.max_results.as_deref())?,
+            next_token: self.next_token.clone(),
+        })
+    }
+}
+
+/// ListFlowExecutionEvents' query.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EventsQuery {
+    event_type: Option<String>,
+    max_results: Option<String>,
+    next_token: Option<String>,
+}
+
+impl EventsQuery {
+    pub(crate) fn event_type(&self) -> Result<EventType, FlowsError> {
+        match self.event_type.as_deref() {
+            Some("Node") => Ok(EventType::Node),
+            Some("Flow") => Ok(EventType::Flow),
+            _ => Err(FlowsError::invalid(
+                "eventType",
+                "Member must satisfy enum value set: [Node, Flow]",
+            )),
+        }
+    }
+
+    pub(crate) fn list(&self) -> Result<ListInput, FlowsError> {
+        Ok(ListInput {
+            max_results: crate::api::prompts::max_results(self.max_results.as_deref())?,
+            next_token: self.next_token.clone(),
         })
     }
 }
