@@ -219,6 +219,13 @@ impl mantle_store::Record for ExecutionEventRecord {
 #[derive(Debug, Default)]
 pub(crate) struct Running(Mutex<HashMap<String, tokio::task::AbortHandle>>);
 
+impl Running {
+    /// Forgets a run, answering its handle if it was still running here.
+    pub(crate) fn remove(&self, key: &str) -> Option<tokio::task::AbortHandle> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key)
+    }
+}
+
 fn now() -> String {
     mantle_store::now_rfc3339()
 }

@@ -122,6 +122,16 @@ impl Flows {
     /// CreateFlow.
     pub fn create(&self, input: CreateFlowInput) -> Result<Flow, FlowsError> {
         let inner = &self.inner;
+        // A request that is wrong claims no token: the corrected retry may use it.
+        let content = FlowContent {
+            name: input.name.clone(),
+            description: input.description.clone(),
+            execution_role_arn: input.execution_role_arn.clone(),
+            customer_encryption_key_arn: input.customer_encryption_key_arn.clone(),
+            definition: input.definition.clone(),
+        };
+        check_content(&content)?;
+        crate::prompt::check_tags(input.tags.as_ref())?;
         let claim = token::claim(
             &inner.tokens,
             "CreateFlow",
@@ -138,15 +148,6 @@ impl Flows {
             }
             Claim::New(id) => id,
         };
-        let content = FlowContent {
-            name: input.name,
-            description: input.description,
-            execution_role_arn: input.execution_role_arn,
-            customer_encryption_key_arn: input.customer_encryption_key_arn,
-            definition: input.definition,
-        };
-        check_content(&content)?;
-        crate::prompt::check_tags(input.tags.as_ref())?;
         self.check_name_free(&content.name, None)?;
         let now = mantle_store::now_rfc3339();
         let record = FlowRecord {
@@ -246,6 +247,15 @@ impl Flows {
         }
         for (key, _) in inner.versions.scan_prefix(&format!("{id}/"))? {
             inner.versions.delete(&key)?;
+        }
+        for (key, _) in inner.executions.scan_prefix(&format!("{id}/"))? {
+            if let Some(abort) = inner.running.remove(&key) {
+                abort.abort();
+            }
+            inner.executions.delete(&key)?;
+        }
+        for (key, _) in inner.events.scan_prefix(&format!("{id}/"))? {
+            inner.events.delete(&key)?;
         }
         inner.store.flush()?;
         tracing::info!(flow = %id, "flow deleted");
@@ -594,6 +604,14 @@ impl Flows {
     ) -> Result<FlowAlias, FlowsError> {
         let inner = &self.inner;
         self.find(id)?;
+        check_alias(
+            &input.name,
+            input.description.as_deref(),
+            &input.routing_configuration,
+            input.concurrency_configuration.as_ref(),
+        )?;
+        self.check_routing(id, &input.routing_configuration)?;
+        crate::prompt::check_tags(input.tags.as_ref())?;
         let op = format!("CreateFlowAlias/{id}");
         let claim = token::claim(
             &inner.tokens,
@@ -611,14 +629,6 @@ impl Flows {
             }
             Claim::New(key) => key,
         };
-        check_alias(
-            &input.name,
-            input.description.as_deref(),
-            &input.routing_configuration,
-            input.concurrency_configuration.as_ref(),
-        )?;
-        self.check_routing(id, &input.routing_configuration)?;
-        crate::prompt::check_tags(input.tags.as_ref())?;
         self.check_alias_name_free(id, &input.name, None)?;
         let now = mantle_store::now_rfc3339();
         let alias_id = key.rsplit('/').next().unwrap_or_default().to_owned();

@@ -88,6 +88,16 @@ impl Prompts {
     /// CreatePrompt.
     pub fn create(&self, input: CreatePromptInput) -> Result<Prompt, FlowsError> {
         let inner = &self.inner;
+        // A request that is wrong claims no token: the corrected retry may use it.
+        let content = PromptContent {
+            name: input.name.clone(),
+            description: input.description.clone(),
+            customer_encryption_key_arn: input.customer_encryption_key_arn.clone(),
+            default_variant: input.default_variant.clone(),
+            variants: input.variants.clone(),
+        };
+        check_content(&content)?;
+        check_tags(input.tags.as_ref())?;
         let claim = token::claim(
             &inner.tokens,
             "CreatePrompt",
@@ -104,15 +114,6 @@ impl Prompts {
             }
             Claim::New(id) => id,
         };
-        let content = PromptContent {
-            name: input.name,
-            description: input.description,
-            customer_encryption_key_arn: input.customer_encryption_key_arn,
-            default_variant: input.default_variant,
-            variants: input.variants,
-        };
-        check_content(&content)?;
-        check_tags(input.tags.as_ref())?;
         self.check_name_free(&content.name, None)?;
         let now = mantle_store::now_rfc3339();
         let record = PromptRecord {
