@@ -122,8 +122,15 @@ fn a_client_token_answers_the_first_call_even_after_a_restart() {
     // A wrong request claims nothing: corrected, the same token makes the prompt.
     let fresh = "tok-9876543210-9876543210-9876543210";
     let wrong = prompts.create(input("bad name!", "{{topic}}", Some(fresh)));
-    assert!(matches!(wrong, Err(FlowsError::Validation { .. })), "{wrong:?}");
-    assert!(prompts.create(input("corrected", "{{topic}}", Some(fresh))).is_ok());
+    assert!(
+        matches!(wrong, Err(FlowsError::Validation { .. })),
+        "{wrong:?}"
+    );
+    assert!(
+        prompts
+            .create(input("corrected", "{{topic}}", Some(fresh)))
+            .is_ok()
+    );
     let different = prompts.create(input("tokened", "Other {{topic}}", Some(token)));
     assert!(
         matches!(different, Err(FlowsError::Conflict(_))),
