@@ -9,18 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::FlowsError;
 
-/// Ten characters of upper-case letters and digits, as Bedrock mints them.
-fn mint() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    uuid::Uuid::new_v4().as_bytes()[..10]
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
-}
-
-fn is_id(id: &str) -> bool {
-    id.len() == 10 && id.bytes().all(|b| b.is_ascii_alphanumeric())
-}
+use mantle_store::is_resource_id as is_id;
 
 /// `arn:aws:bedrock:{region}:{account}:{kind}/{rest}` → `rest`, when the prefix is well formed.
 fn arn_resource<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
@@ -119,7 +108,7 @@ macro_rules! id_type {
 
             /// A fresh id.
             pub(crate) fn new() -> Self {
-                Self(mint())
+                Self(mantle_store::new_resource_id())
             }
 
             /// The id of a stored record, which was valid when it was written.

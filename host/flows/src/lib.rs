@@ -50,15 +50,10 @@ pub(crate) fn page<T>(
         ));
     }
     let max = max_results.unwrap_or(cap).min(cap) as usize;
-    let skip = match next_token {
-        None => 0,
-        Some(token) => token.parse::<usize>().map_err(|_| {
-            FlowsError::invalid(
-                "nextToken",
-                "the pagination token is not one this server issued",
-            )
-        })?,
-    };
-    let next = (skip + max < items.len()).then(|| (skip + max).to_string());
-    Ok((items.into_iter().skip(skip).take(max).collect(), next))
+    mantle_store::page(items, max, next_token).ok_or_else(|| {
+        FlowsError::invalid(
+            "nextToken",
+            "the pagination token is not one this server issued",
+        )
+    })
 }

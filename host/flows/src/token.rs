@@ -32,19 +32,14 @@ pub(crate) enum Claim {
     Replay(String),
 }
 
-/// `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}`, 33 to 256 characters.
+/// bedrock-agent's `clientToken`, whose shape mantle-store knows.
 pub(crate) fn check(token: &str) -> Result<(), FlowsError> {
-    let shape = token.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && token.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if shape && (33..=256).contains(&token.len()) {
+    if mantle_store::is_client_token(token) {
         Ok(())
     } else {
         Err(FlowsError::invalid(
             "clientToken",
-            "Member must have length between 33 and 256 and satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}",
+            mantle_store::CLIENT_TOKEN_RULE,
         ))
     }
 }
@@ -81,4 +76,26 @@ pub(crate) fn claim(
         )));
     }
     Ok(Claim::Replay(first.key))
+}
+
+/// Points a first call's token at `key`, for resources whose key is known only once they are
+/// made (a version's number comes from bumping its draft); a replay or a call without a token
+/// has nothing to settle.
+pub(crate) fn settle(
+    tokens: &mantle_store::Table<ClientTokenRecord>,
+    op: &str,
+    claim: &Claim,
+    token: Option<&str>,
+    key: &str,
+) -> Result<(), FlowsError> {
+    let (Claim::New(_), Some(token)) = (claim, token) else {
+        return Ok(());
+    };
+    tokens.update::<FlowsError>(&format!("{op}/{token}"), |t| {
+        Ok(t.map(|mut t| {
+            t.key = key.to_owned();
+            t
+        }))
+    })?;
+    Ok(())
 }

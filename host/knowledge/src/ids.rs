@@ -11,19 +11,6 @@ use crate::KnowledgeError;
 
 const ID_PATTERN: &str = "Member must satisfy regular expression pattern: [0-9a-zA-Z]{10}";
 
-/// Ten characters of upper-case letters and digits, as Bedrock mints them.
-fn mint() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    uuid::Uuid::new_v4().as_bytes()[..10]
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
-}
-
-fn valid(id: &str) -> bool {
-    id.len() == 10 && id.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
@@ -38,7 +25,7 @@ macro_rules! id_type {
 
             /// A fresh id.
             pub(crate) fn new() -> Self {
-                Self(mint())
+                Self(mantle_store::new_resource_id())
             }
 
             /// The id of a stored record, which was valid when it was written.
@@ -51,7 +38,7 @@ macro_rules! id_type {
             type Err = KnowledgeError;
 
             fn from_str(id: &str) -> Result<Self, Self::Err> {
-                if valid(id) {
+                if mantle_store::is_resource_id(id) {
                     Ok(Self(id.to_owned()))
                 } else {
                     Err(KnowledgeError::invalid($field, ID_PATTERN))

@@ -967,19 +967,14 @@ fn check_description(description: Option<&str>) -> Result<(), KnowledgeError> {
     }
 }
 
-/// bedrock-agent's `clientToken`: 33 to 256 characters, `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}`.
+/// bedrock-agent's `clientToken`, whose shape mantle-store knows.
 pub(crate) fn check_client_token(token: &str) -> Result<(), KnowledgeError> {
-    let shape = token.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && token.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if shape && (33..=256).contains(&token.len()) {
+    if mantle_store::is_client_token(token) {
         Ok(())
     } else {
         Err(KnowledgeError::invalid(
             "clientToken",
-            "Member must have length between 33 and 256 and satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}",
+            mantle_store::CLIENT_TOKEN_RULE,
         ))
     }
 }
@@ -1009,18 +1004,12 @@ pub(crate) fn page<T>(
 ) -> Result<(Vec<T>, Option<String>), KnowledgeError> {
     let max = max_results.unwrap_or(1000);
     crate::config::in_range("maxResults", max, 1, 1000)?;
-    let skip = match next_token {
-        None => 0,
-        Some(token) => token.parse::<usize>().map_err(|_| {
-            KnowledgeError::invalid(
-                "nextToken",
-                "the pagination token is not one this server issued",
-            )
-        })?,
-    };
-    let max = max as usize;
-    let next = (skip + max < items.len()).then(|| (skip + max).to_string());
-    Ok((items.into_iter().skip(skip).take(max).collect(), next))
+    mantle_store::page(items, max as usize, next_token).ok_or_else(|| {
+        KnowledgeError::invalid(
+            "nextToken",
+            "the pagination token is not one this server issued",
+        )
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,10 @@
 mod ids;
 mod table;
 
-pub use ids::{ArnScope, new_id, new_request_id, now_rfc3339};
+pub use ids::{
+    ArnScope, CLIENT_TOKEN_RULE, is_client_token, is_resource_id, new_id, new_request_id,
+    new_resource_id, now_rfc3339, page,
+};
 pub use table::{Record, Table};
 
 use std::path::Path;

@@ -21,6 +21,7 @@ use super::output::{
 };
 use super::record::{FlowAliasRecord, FlowContent, FlowRecord, FlowVersionRecord, version_key};
 use super::validate::{self, Details, FlowValidation, Severity};
+use crate::prompt::check_description;
 use crate::prompt::input::IncludedData;
 use crate::token::{self, Claim, ClientTokenRecord};
 use crate::{
@@ -434,7 +435,7 @@ impl Flows {
         input: CreateFlowVersionInput,
     ) -> Result<FlowVersion, FlowsError> {
         let inner = &self.inner;
-        check_description(input.description.as_deref())?;
+        check_description(input.description.as_deref(), "description")?;
         let op = format!("CreateFlowVersion/{id}");
         let claim = token::claim(
             &inner.tokens,
@@ -475,16 +476,13 @@ impl Flows {
         };
         let key = version_key(id.as_str(), number);
         inner.versions.put(&key, &record)?;
-        if let (Claim::New(_), Some(token)) = (&claim, input.client_token.as_deref()) {
-            inner
-                .tokens
-                .update::<FlowsError>(&format!("{op}/{token}"), |t| {
-                    Ok(t.map(|mut t| {
-                        t.key = key.clone();
-                        t
-                    }))
-                })?;
-        }
+        token::settle(
+            &inner.tokens,
+            &op,
+            &claim,
+            input.client_token.as_deref(),
+            &key,
+        )?;
         inner.store.flush()?;
         tracing::info!(flow = %id, version = number, "flow version created");
         Ok(self.version(&record, IncludedData::AllData))
@@ -972,21 +970,11 @@ fn check_alias_flow(id: &FlowId, alias: &FlowAliasIdentifier) -> Result<(), Flow
     }
 }
 
-fn check_description(description: Option<&str>) -> Result<(), FlowsError> {
-    match description {
-        Some(d) if d.is_empty() || d.chars().count() > 200 => Err(FlowsError::invalid(
-            "description",
-            "Member must have length between 1 and 200",
-        )),
-        _ => Ok(()),
-    }
-}
-
 fn check_content(content: &FlowContent) -> Result<(), FlowsError> {
     if !crate::prompt::is_name(&content.name) {
         return Err(FlowsError::invalid("name", crate::prompt::NAME_PATTERN));
     }
-    check_description(content.description.as_deref())?;
+    check_description(content.description.as_deref(), "description")?;
     let role = &content.execution_role_arn;
     let role_ok = role.len() <= 2048
         && role.starts_with("arn:aws")
@@ -1019,7 +1007,7 @@ fn check_alias(
     if !crate::prompt::is_name(name) {
         return Err(FlowsError::invalid("name", crate::prompt::NAME_PATTERN));
     }
-    check_description(description)?;
+    check_description(description, "description")?;
     if routing.len() != 1 {
         return Err(FlowsError::invalid(
             "routingConfiguration",

@@ -13,6 +13,6 @@ pub use config::{
     ToolConfiguration, ToolSpec,
 };
 pub use service::Prompts;
-pub(crate) use service::check_tags;
+pub(crate) use service::{check_description, check_tags};
 pub(crate) use template::{NAME_PATTERN, check_variant, is_name};
 pub use template::{PromptVariableValue, RenderedMessage, RenderedPrompt, placeholders, render};

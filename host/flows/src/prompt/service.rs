@@ -315,17 +315,13 @@ impl Prompts {
         };
         let key = version_key(identifier.id.as_str(), number);
         inner.versions.put(&key, &record)?;
-        if let (Claim::New(_), Some(token)) = (&claim, input.client_token.as_deref()) {
-            // The version's key is known only now; point the token at it.
-            inner
-                .tokens
-                .update::<FlowsError>(&format!("{op}/{token}"), |t| {
-                    Ok(t.map(|mut t| {
-                        t.key = key.clone();
-                        t
-                    }))
-                })?;
-        }
+        token::settle(
+            &inner.tokens,
+            &op,
+            &claim,
+            input.client_token.as_deref(),
+            &key,
+        )?;
         inner.store.flush()?;
         tracing::info!(prompt = %identifier.id, version = number, "prompt version created");
         Ok(self.version(&record, IncludedData::AllData))
@@ -475,7 +471,8 @@ fn pick_version(
     }
 }
 
-fn check_description(description: Option<&str>, field: &str) -> Result<(), FlowsError> {
+/// bedrock-agent's descriptions: 1 to 200 characters when given.
+pub(crate) fn check_description(description: Option<&str>, field: &str) -> Result<(), FlowsError> {
     match description {
         Some(d) if d.is_empty() || d.chars().count() > 200 => Err(FlowsError::invalid(
             field,
