@@ -183,11 +183,24 @@ impl RouterApp {
 
     /// The app with these fixture plugins installed beside the built-ins.
     pub fn with_fixtures(fixtures: &[&str]) -> Self {
+        Self::build(fixtures, |_| {})
+    }
+
+    /// The app with the built-ins, its settings changed by `configure` first.
+    pub fn with_settings(configure: impl FnOnce(&mut mantle_server::settings::Settings)) -> Self {
+        Self::build(&[], configure)
+    }
+
+    fn build(
+        fixtures: &[&str],
+        configure: impl FnOnce(&mut mantle_server::settings::Settings),
+    ) -> Self {
         let data = data_dir_with_builtins();
         for name in fixtures {
             install_dir(&fixture(name), &data.path().join("plugins"));
         }
-        let settings = test_settings(data.path());
+        let mut settings = test_settings(data.path());
+        configure(&mut settings);
         let state = mantle_server::app::build_state(settings).unwrap();
         Self {
             router: mantle_server::app::router(state),
@@ -211,8 +224,6 @@ impl RouterApp {
         axum::http::HeaderMap,
         axum::body::Bytes,
     ) {
-        use http_body_util::BodyExt;
-        use tower::ServiceExt;
         let request = axum::http::Request::builder()
             .method(method)
             .uri(path)
@@ -222,6 +233,20 @@ impl RouterApp {
                 None => axum::body::Body::empty(),
             })
             .unwrap();
+        self.send_request(request)
+    }
+
+    /// One request built by the caller (signed, say); the status, headers and raw body.
+    pub fn send_request(
+        &self,
+        request: axum::http::Request<axum::body::Body>,
+    ) -> (
+        axum::http::StatusCode,
+        axum::http::HeaderMap,
+        axum::body::Bytes,
+    ) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

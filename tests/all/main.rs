@@ -3,6 +3,7 @@
 //! They use the real plugins built from `plugins/` (`cargo xtask build-plugins`), real servers
 //! on random loopback ports, and the router directly through `tower::ServiceExt::oneshot`.
 
+mod auth_router;
 mod builtins;
 mod capabilities;
 mod cli;

@@ -21,9 +21,10 @@ use mantle_guardrails::{ArnScope, Guardrails};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::api::{admin, flows, foundation_models, guardrails, knowledge, ops, prompts, runtime};
+use crate::auth::Auth;
 use crate::error::{method_not_allowed, unknown_operation};
 use crate::kv::SledKv;
-use crate::settings::Settings;
+use crate::settings::{AuthMode, Settings};
 use crate::state::AppState;
 
 /// Opens the store and the plugin registry under the settings' directories.
@@ -94,6 +95,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         },
     )?;
     knowledge.set_crawl_private_networks(settings.crawl_private_networks);
+    let auth = open_auth(&settings, store.clone())?;
     plugin_knowledge.bind(knowledge.clone());
     Ok(AppState {
         knowledge,
@@ -104,7 +106,40 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         store,
         registry,
         guardrails,
+        auth,
     })
+}
+
+/// The keys, and whether they are required. A network address with auth on by default but no
+/// admin key to manage keys with is refused: nobody could call it, and an operator who meant
+/// to open it should say so.
+fn open_auth(settings: &Settings, store: mantle_store::Store) -> anyhow::Result<Auth> {
+    let scope = ArnScope {
+        region: settings.identity.region.clone(),
+        account: settings.identity.account.clone(),
+    };
+    let access =
+        mantle_access::Access::open(store, &settings.data_dir.join("access.key"), scope.clone())?;
+    if let Some(key) = &settings.admin_key {
+        access.set_admin_key(key)?;
+    }
+    let enabled = settings.auth_enabled()?;
+    if enabled {
+        if settings.auth == AuthMode::Auto && !access.has_admin_key() {
+            anyhow::bail!(
+                "{} is not a loopback address, so requests must be authenticated, and there is no admin key to create keys with: set MANTLE_ADMIN_KEY (or --admin-key), start with --auth required to have one made and printed once, or --insecure-no-auth to serve without authentication",
+                settings.listen
+            );
+        }
+        if let Some(generated) = access.ensure_admin_key()? {
+            // Shown once (only its hash is kept), on stderr: stdout's first line is the address.
+            eprintln!("mantle admin key (shown once; keep it): {generated}");
+        }
+        tracing::info!("authentication required: SigV4 or an API key on every request");
+    } else if !settings.listen.ip().is_loopback() {
+        tracing::warn!(listen = %settings.listen, "serving a network address WITHOUT authentication (--insecure-no-auth)");
+    }
+    Ok(Auth::new(access, enabled, scope, settings.max_body_bytes))
 }
 
 /// The knowledge service's files under the data dir, its `s3://` URIs read from the configured
@@ -138,6 +173,10 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            crate::auth::authenticate,
+        ))
         .layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

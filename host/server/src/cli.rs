@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
 
-use crate::settings::Settings;
+use reqwest::Method;
+
+use crate::settings::{AuthMode, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +37,71 @@ enum Command {
     /// The default models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Access keys and API keys on a running server (needs the admin key when auth is on).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key: prints one JSON object with `accessKeyId`, `secretAccessKey` and `apiKey`
+    /// (shown this once).
+    Create {
+        /// The key's name ([A-Za-z0-9+=,.@_-], up to 64), also its IAM user name in errors.
+        #[arg(long)]
+        name: String,
+        /// An IAM policy document (JSON); repeatable. Without any, the key may do everything
+        /// but the admin API.
+        #[arg(long = "policy")]
+        policies: Vec<PathBuf>,
+        /// Also issue a session token, which requests signed with the key must then carry.
+        #[arg(long)]
+        session_token: bool,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// List keys (no secrets).
+    List {
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Disable a key: its requests are refused until it is enabled again.
+    Disable {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Enable a disabled key.
+    Enable {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Replace a key's secrets (its name and policies stay); prints the new ones once.
+    Rotate {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Replace a key's policies.
+    SetPolicies {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "policy", required = true)]
+        policies: Vec<PathBuf>,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Delete a key.
+    Delete {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +137,15 @@ struct ServeArgs {
     /// A TOML settings file; flags and environment override it.
     #[arg(long, env = "MANTLE_CONFIG")]
     config: Option<PathBuf>,
+    /// Authentication [default: auto — off on a loopback address, required on any other].
+    #[arg(long, env = "MANTLE_AUTH", value_enum)]
+    auth: Option<AuthMode>,
+    /// Serve a non-loopback address without authentication.
+    #[arg(long, conflicts_with = "auth")]
+    insecure_no_auth: bool,
+    /// The admin key (16 characters or more) for the admin API and `mantle keys`.
+    #[arg(long, env = "MANTLE_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +153,21 @@ struct ServerArg {
     /// The server's URL.
     #[arg(long, env = "MANTLE_URL", default_value = "http://127.0.0.1:8080")]
     server: String,
+    /// The server's admin key, when it requires authentication.
+    #[arg(long, env = "MANTLE_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+}
+
+impl ServerArg {
+    /// A request to the admin API at `path`, carrying the admin key when there is one.
+    fn call(&self, method: Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        let request =
+            reqwest::blocking::Client::new().request(method, format!("{}{path}", self.server));
+        match &self.admin_key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +242,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Plugin(command) => plugin(command),
+        Command::Keys(command) => keys(command),
         Command::Models(ModelsCommand::Pull {
             model_dir,
             config,
@@ -192,12 +284,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<()> {
                 policies.push(serde_json::json!({ "plugin": plugin, "config": config }));
             }
             let body = serde_json::json!({ "policies": policies });
-            let url = format!(
-                "{}/admin/guardrails/{guardrail_id}/custom-policies",
-                server.server
-            );
-            let response = client().put(url).json(&body).send()?;
-            print_response(response)
+            let path = format!("/admin/guardrails/{guardrail_id}/custom-policies");
+            print_response(server.call(Method::PUT, &path).json(&body).send()?)
         }
     }
 }
@@ -236,11 +324,69 @@ fn settings(args: ServeArgs) -> anyhow::Result<Settings> {
     if let Some(plugins_dir) = args.plugins_dir {
         settings.plugins_dir = plugins_dir;
     }
+    if let Some(auth) = args.auth {
+        settings.auth = auth;
+    }
+    settings.insecure_no_auth = args.insecure_no_auth;
+    settings.admin_key = args.admin_key.filter(|key| !key.is_empty());
     Ok(settings)
 }
 
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::new()
+fn read_policies(paths: &[PathBuf]) -> anyhow::Result<Vec<serde_json::Value>> {
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the policy {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("the policy {} is not JSON", path.display()))
+        })
+        .collect()
+}
+
+fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    let response = match command {
+        KeysCommand::Create {
+            name,
+            policies,
+            session_token,
+            server,
+        } => {
+            let mut body = serde_json::json!({ "name": name, "sessionToken": session_token });
+            if !policies.is_empty() {
+                body["policies"] = read_policies(&policies)?.into();
+            }
+            server
+                .call(Method::POST, "/admin/keys")
+                .json(&body)
+                .send()?
+        }
+        KeysCommand::List { server } => server.call(Method::GET, "/admin/keys").send()?,
+        KeysCommand::Disable { name, server } => server
+            .call(Method::POST, &format!("/admin/keys/{name}/disable"))
+            .send()?,
+        KeysCommand::Enable { name, server } => server
+            .call(Method::POST, &format!("/admin/keys/{name}/enable"))
+            .send()?,
+        KeysCommand::Rotate { name, server } => server
+            .call(Method::POST, &format!("/admin/keys/{name}/rotate"))
+            .send()?,
+        KeysCommand::SetPolicies {
+            name,
+            policies,
+            server,
+        } => {
+            let body = serde_json::json!({ "policies": read_policies(&policies)? });
+            server
+                .call(Method::PUT, &format!("/admin/keys/{name}/policies"))
+                .json(&body)
+                .send()?
+        }
+        KeysCommand::Delete { name, server } => server
+            .call(Method::DELETE, &format!("/admin/keys/{name}"))
+            .send()?,
+    };
+    print_response(response)
 }
 
 fn print_response(response: reqwest::blocking::Response) -> anyhow::Result<()> {
@@ -281,30 +427,29 @@ fn plugin(command: PluginCommand) -> anyhow::Result<()> {
                 "component": base64::engine::general_purpose::STANDARD.encode(&wasm),
                 "replace": replace,
             });
-            let response = client()
-                .post(format!("{}/admin/plugins", server.server))
-                .json(&body)
-                .send()?;
-            print_response(response)
+            print_response(
+                server
+                    .call(Method::POST, "/admin/plugins")
+                    .json(&body)
+                    .send()?,
+            )
         }
-        PluginCommand::List { server } => print_response(
-            client()
-                .get(format!("{}/admin/plugins", server.server))
-                .send()?,
-        ),
+        PluginCommand::List { server } => {
+            print_response(server.call(Method::GET, "/admin/plugins").send()?)
+        }
         PluginCommand::Enable { id, server } => print_response(
-            client()
-                .post(format!("{}/admin/plugins/{id}/enable", server.server))
+            server
+                .call(Method::POST, &format!("/admin/plugins/{id}/enable"))
                 .send()?,
         ),
         PluginCommand::Disable { id, server } => print_response(
-            client()
-                .post(format!("{}/admin/plugins/{id}/disable", server.server))
+            server
+                .call(Method::POST, &format!("/admin/plugins/{id}/disable"))
                 .send()?,
         ),
         PluginCommand::Remove { id, server } => print_response(
-            client()
-                .delete(format!("{}/admin/plugins/{id}", server.server))
+            server
+                .call(Method::DELETE, &format!("/admin/plugins/{id}"))
                 .send()?,
         ),
         PluginCommand::New {

@@ -26,6 +26,14 @@ pub enum ErrorCode {
     InternalServer,
     ServiceUnavailable,
     UnknownOperation,
+    /// No credentials at all.
+    MissingAuthenticationToken,
+    /// An access key, API key or session token the server does not know (or disabled).
+    UnrecognizedClient,
+    /// A SigV4 `Authorization` header missing a part.
+    IncompleteSignature,
+    /// A signature that does not verify, or signed outside its time window.
+    InvalidSignature,
 }
 
 /// Which Bedrock service answered; a few codes take a different status per service.
@@ -52,13 +60,21 @@ impl ErrorCode {
             Self::InternalServer => "InternalServerException",
             Self::ServiceUnavailable => "ServiceUnavailableException",
             Self::UnknownOperation => "UnknownOperationException",
+            Self::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            Self::UnrecognizedClient => "UnrecognizedClientException",
+            Self::IncompleteSignature => "IncompleteSignatureException",
+            Self::InvalidSignature => "InvalidSignatureException",
         }
     }
 
     pub fn status(self, service: Service) -> StatusCode {
         match (self, service) {
             (Self::Validation, _) => StatusCode::BAD_REQUEST,
-            (Self::AccessDenied, _) => StatusCode::FORBIDDEN,
+            (Self::AccessDenied, _)
+            | (Self::MissingAuthenticationToken, _)
+            | (Self::UnrecognizedClient, _)
+            | (Self::IncompleteSignature, _)
+            | (Self::InvalidSignature, _) => StatusCode::FORBIDDEN,
             (Self::ResourceNotFound, _) | (Self::UnknownOperation, _) => StatusCode::NOT_FOUND,
             (Self::Conflict, Service::Bedrock) => StatusCode::BAD_REQUEST,
             (Self::Conflict, Service::Agent) => StatusCode::CONFLICT,

@@ -7,6 +7,7 @@
 
 pub(crate) mod api;
 pub mod app;
+pub mod auth;
 pub mod builtins;
 pub mod cli;
 pub mod error;

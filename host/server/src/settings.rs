@@ -11,6 +11,10 @@
 //! # WEB data sources may crawl loopback, private and link-local addresses (an intranet). Off
 //! # by default: whoever may create a data source could otherwise read the server's network.
 //! crawl-private-networks = false
+//! # Authentication: "auto" (off on a loopback listen address, required on any other), "required"
+//! # or "off" (which a non-loopback address accepts only with `--insecure-no-auth`). Keys live in
+//! # the store, their secrets sealed with <data-dir>/access.key.
+//! auth = "auto"
 //!
 //! # Bedrock ids that unchanged applications send, mapped to served models. An id starting with
 //! # a geography (`us.`, `eu.`, `apac.`, `global.` …) is an inference profile.
@@ -53,6 +57,17 @@ impl Default for Identity {
     }
 }
 
+/// Whether requests must be signed (SigV4) or carry an API key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// Off on a loopback listen address, required on any other.
+    #[default]
+    Auto,
+    Required,
+    Off,
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -72,9 +87,36 @@ pub struct Settings {
     /// The S3-compatible service knowledge-base `s3://` URIs are read from; without one, the
     /// embedded bucket root under the data dir.
     pub s3: Option<S3Endpoint>,
+    pub auth: AuthMode,
+    /// The operator's own choice to serve a non-loopback address without authentication.
+    pub insecure_no_auth: bool,
+    /// The admin key to hold (`MANTLE_ADMIN_KEY`); without one, a stored key is kept or, with
+    /// auth on and none stored, one is made and printed once.
+    pub admin_key: Option<String>,
 }
 
 impl Settings {
+    /// Whether this server checks credentials, from the mode and the listen address; an error
+    /// when the settings would serve a network address without authentication by accident.
+    pub fn auth_enabled(&self) -> anyhow::Result<bool> {
+        let loopback = self.listen.ip().is_loopback();
+        if self.insecure_no_auth {
+            if self.auth == AuthMode::Required {
+                anyhow::bail!("--insecure-no-auth contradicts auth = required");
+            }
+            return Ok(false);
+        }
+        match self.auth {
+            AuthMode::Required => Ok(true),
+            AuthMode::Auto => Ok(!loopback),
+            AuthMode::Off if loopback => Ok(false),
+            AuthMode::Off => anyhow::bail!(
+                "{} is not a loopback address: serving it with auth off needs --insecure-no-auth",
+                self.listen
+            ),
+        }
+    }
+
     /// Settings with defaults under `data_dir`.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Self {
@@ -88,6 +130,9 @@ impl Settings {
             max_body_bytes: 2 * 1024 * 1024,
             watch_plugins: true,
             model_aliases: BTreeMap::new(),
+            auth: AuthMode::Auto,
+            insecure_no_auth: false,
+            admin_key: None,
         }
     }
 
@@ -122,6 +167,9 @@ impl Settings {
         }
         if let Some(watch) = file.watch_plugins {
             self.watch_plugins = watch;
+        }
+        if let Some(auth) = file.auth {
+            self.auth = auth;
         }
         if let Some(private) = file.crawl_private_networks {
             self.crawl_private_networks = private;
@@ -159,6 +207,7 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     watch_plugins: Option<bool>,
     crawl_private_networks: Option<bool>,
+    auth: Option<AuthMode>,
     #[serde(default)]
     model_aliases: BTreeMap<String, String>,
     s3: Option<S3Settings>,

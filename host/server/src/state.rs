@@ -11,6 +11,7 @@ use mantle_knowledge::Knowledge;
 use mantle_plugins::Registry;
 use mantle_store::Store;
 
+use crate::auth::Auth;
 use crate::settings::Settings;
 
 /// The application: its store, its plugins, its models, and the domain services built on them.
@@ -24,10 +25,11 @@ pub struct AppState {
     pub prompts: Prompts,
     pub flows: Flows,
     pub models: Arc<Catalog>,
+    pub auth: Auth,
 }
 
 /// `FromRef` for each part, as axum's `#[derive(FromRef)]` writes them (without pulling in
-/// axum's macros crate for five one-line impls).
+/// axum's macros crate for a few one-line impls).
 macro_rules! parts {
     ($($field:ident: $ty:ty),+ $(,)?) => {
         $(impl FromRef<AppState> for $ty {
@@ -47,4 +49,11 @@ parts! {
     prompts: Prompts,
     flows: Flows,
     models: Arc<Catalog>,
+    auth: Auth,
+}
+
+impl FromRef<AppState> for mantle_access::Access {
+    fn from_ref(app: &AppState) -> Self {
+        app.auth.access.clone()
+    }
 }

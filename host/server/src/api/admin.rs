@@ -9,6 +9,12 @@
 //! - `PUT /admin/guardrails/{guardrailIdentifier}/custom-policies` — `{"policies": [{"plugin",
 //!   "config"}]}`: attaches team guardrail plugins to a guardrail's DRAFT (boto3 refuses unknown
 //!   fields in CreateGuardrail, so this lives beside it).
+//! - `POST /admin/keys` — `{"name", "policies"?: [IAM policy documents], "sessionToken"?: bool}`
+//!   → the key with its `secretAccessKey` and `apiKey`, shown this once; `GET /admin/keys`
+//! - `GET`/`DELETE /admin/keys/{name}`, `POST /admin/keys/{name}/disable|enable|rotate`,
+//!   `PUT /admin/keys/{name}/policies` — `{"policies": [...]}`
+//!
+//! With authentication on, every route here needs the admin key (`crate::auth`).
 
 use std::sync::Arc;
 
@@ -18,6 +24,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use base64::Engine as _;
+use mantle_access::{Access, CreateKeyInput, KeyStatus, PolicyDocument};
 use mantle_guardrails::{CustomPolicy, GuardrailId, Guardrails};
 use mantle_plugins::Registry;
 use serde::Deserialize;
@@ -51,6 +58,98 @@ pub(crate) fn router() -> Router<AppState> {
             "/admin/guardrails/{guardrailIdentifier}/custom-policies",
             put("AdminSetCustomPolicies", set_custom_policies),
         )
+        .route(
+            "/admin/keys",
+            post("AdminCreateKey", create_key).merge(get("AdminListKeys", list_keys)),
+        )
+        .route(
+            "/admin/keys/{name}",
+            get("AdminGetKey", get_key).merge(delete("AdminDeleteKey", delete_key)),
+        )
+        .route(
+            "/admin/keys/{name}/disable",
+            post("AdminDisableKey", disable_key),
+        )
+        .route(
+            "/admin/keys/{name}/enable",
+            post("AdminEnableKey", enable_key),
+        )
+        .route(
+            "/admin/keys/{name}/rotate",
+            post("AdminRotateKey", rotate_key),
+        )
+        .route(
+            "/admin/keys/{name}/policies",
+            put("AdminSetKeyPolicies", set_key_policies),
+        )
+}
+
+// Key changes flush the store (an acknowledged key survives a crash): off the async workers.
+
+async fn create_key(
+    State(access): State<Access>,
+    AwsJson(input): AwsJson<CreateKeyInput>,
+) -> Result<impl IntoResponse, AwsError> {
+    let key = blocking(move || Ok(access.create_key(input)?)).await?;
+    Ok((StatusCode::CREATED, Json(key)))
+}
+
+async fn list_keys(State(access): State<Access>) -> Result<impl IntoResponse, AwsError> {
+    let keys = blocking(move || Ok(access.list_keys()?)).await?;
+    Ok(Json(serde_json::json!({ "keys": keys })))
+}
+
+async fn get_key(
+    State(access): State<Access>,
+    AwsPath(name): AwsPath<String>,
+) -> Result<impl IntoResponse, AwsError> {
+    Ok(Json(blocking(move || Ok(access.get_key(&name)?)).await?))
+}
+
+async fn delete_key(
+    State(access): State<Access>,
+    AwsPath(name): AwsPath<String>,
+) -> Result<impl IntoResponse, AwsError> {
+    blocking(move || Ok(access.delete_key(&name)?)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn disable_key(
+    State(access): State<Access>,
+    AwsPath(name): AwsPath<String>,
+) -> Result<impl IntoResponse, AwsError> {
+    let key = blocking(move || Ok(access.set_status(&name, KeyStatus::Inactive)?)).await?;
+    Ok(Json(key))
+}
+
+async fn enable_key(
+    State(access): State<Access>,
+    AwsPath(name): AwsPath<String>,
+) -> Result<impl IntoResponse, AwsError> {
+    let key = blocking(move || Ok(access.set_status(&name, KeyStatus::Active)?)).await?;
+    Ok(Json(key))
+}
+
+async fn rotate_key(
+    State(access): State<Access>,
+    AwsPath(name): AwsPath<String>,
+) -> Result<impl IntoResponse, AwsError> {
+    Ok(Json(blocking(move || Ok(access.rotate_key(&name)?)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KeyPoliciesInput {
+    policies: Vec<PolicyDocument>,
+}
+
+async fn set_key_policies(
+    State(access): State<Access>,
+    AwsPath(name): AwsPath<String>,
+    AwsJson(input): AwsJson<KeyPoliciesInput>,
+) -> Result<impl IntoResponse, AwsError> {
+    let key = blocking(move || Ok(access.set_policies(&name, input.policies)?)).await?;
+    Ok(Json(key))
 }
 
 async fn list_plugins(State(registry): State<Arc<Registry>>) -> impl IntoResponse {

@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::stream::{channel_body, forward_events};
+use crate::auth::Caller;
 use crate::error::{AwsError, ErrorCode, inference_error};
 use crate::extract::parse_json;
 use crate::state::AppState;
@@ -51,6 +53,12 @@ impl IntoResponse for OpenAiError {
             ErrorCode::Validation => (StatusCode::BAD_REQUEST, "invalid_request_error"),
             ErrorCode::ResourceNotFound => (StatusCode::NOT_FOUND, "not_found_error"),
             ErrorCode::Throttling => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_error"),
+            // OpenAI's words: 401 for a key it does not accept, 403 for one without permission.
+            ErrorCode::MissingAuthenticationToken
+            | ErrorCode::UnrecognizedClient
+            | ErrorCode::IncompleteSignature
+            | ErrorCode::InvalidSignature => (StatusCode::UNAUTHORIZED, "authentication_error"),
+            ErrorCode::AccessDenied => (StatusCode::FORBIDDEN, "permission_error"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         };
         let param = self.0.fields.first().map(|f| f.name.clone());
@@ -403,9 +411,22 @@ fn tool_call_id() -> String {
 
 pub(crate) async fn chat_completions(
     State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
     body: Bytes,
 ) -> Result<Response, OpenAiError> {
     let request: ChatRequest = parse_json(&body)?;
+    // The model is named in the body, so the route's layer cannot check it.
+    if let Some(Extension(caller)) = &caller {
+        let action = if request.stream {
+            "bedrock:InvokeModelWithResponseStream"
+        } else {
+            "bedrock:InvokeModel"
+        };
+        caller
+            .principal
+            .authorize(action, &caller.model_arn(&request.model))
+            .map_err(AwsError::from)?;
+    }
     let model = app.models.text(&request.model)?.clone();
     let (generate, starts) = to_generate(&request)?;
     let generation = model
@@ -540,9 +561,16 @@ const MAX_EMBEDDING_INPUTS: usize = 256;
 
 pub(crate) async fn embeddings(
     State(app): State<AppState>,
+    caller: Option<Extension<Caller>>,
     body: Bytes,
 ) -> Result<Response, OpenAiError> {
     let request: EmbeddingsRequest = parse_json(&body)?;
+    if let Some(Extension(caller)) = &caller {
+        caller
+            .principal
+            .authorize("bedrock:InvokeModel", &caller.model_arn(&request.model))
+            .map_err(AwsError::from)?;
+    }
     let model = app.models.embedding(&request.model)?.clone();
     let base64 = match request.encoding_format.as_deref() {
         None | Some("float") => false,

@@ -25,18 +25,25 @@ pub(crate) struct Operation(pub(crate) &'static str);
 /// What the metrics record for a request no operation answered.
 pub(crate) const UNKNOWN: &str = "UnknownOperation";
 
-/// Tags every response of `router`'s methods with `name`. A route layer, so the method router's
-/// own fallback (405 for a method the path does not serve) stays untagged.
+/// Authorizes the caller for operation `name` ([`crate::auth::authorize`]) and tags every
+/// response of `router`'s methods with it, refusals included. Route layers, so the method
+/// router's own fallback (405 for a method the path does not serve) stays untagged.
 fn named<S>(name: &'static str, router: MethodRouter<S>) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    router.route_layer(axum::middleware::map_response(
-        move |mut response: Response| async move {
-            response.extensions_mut().insert(Operation(name));
-            response
-        },
-    ))
+    router
+        .route_layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                crate::auth::authorize(name, request, next)
+            },
+        ))
+        .route_layer(axum::middleware::map_response(
+            move |mut response: Response| async move {
+                response.extensions_mut().insert(Operation(name));
+                response
+            },
+        ))
 }
 
 /// `GET` served by `handler` as operation `name`.
