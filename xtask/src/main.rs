@@ -40,7 +40,7 @@ enum Command {
     Test,
     /// Build the wasm plugins and fixtures.
     BuildPlugins,
-    /// Run benchmarks: `guardrails`, `models`, `knowledge` or `flows`.
+    /// Run benchmarks: `guardrails`, `models`, `knowledge`, `flows` or `gateway`.
     Bench {
         #[arg(default_value = "guardrails")]
         suite: String,
@@ -203,8 +203,23 @@ fn main() -> anyhow::Result<()> {
                     ],
                 )
             }
+            "gateway" => {
+                setup(&root)?;
+                util::cargo(
+                    &root,
+                    &[
+                        "bench",
+                        "-p",
+                        "mantle-tests",
+                        "--bench",
+                        "gateway",
+                        "--profile",
+                        "dev",
+                    ],
+                )
+            }
             other => anyhow::bail!(
-                "unknown bench suite `{other}` (known: guardrails, models, knowledge, flows)"
+                "unknown bench suite `{other}` (known: guardrails, models, knowledge, flows, gateway)"
             ),
         },
     }
