@@ -251,6 +251,37 @@ fn policies_decide_per_action_and_resource_and_the_admin_api_needs_the_admin_key
         "{denied}"
     );
 
+    // RetrieveAndGenerate names its knowledge base and model in the body; both are checked.
+    let rag = json!({
+        "input": {"text": "what is mantle?"},
+        "retrieveAndGenerateConfiguration": {
+            "type": "KNOWLEDGE_BASE",
+            "knowledgeBaseConfiguration": {"knowledgeBaseId": "KB12345678", "modelArn": model_arn},
+        },
+    });
+    let rag_key = create_key(
+        &app,
+        "rag",
+        Some(
+            json!([{"Statement": {"Effect": "Allow", "Action": ["bedrock:RetrieveAndGenerate", "bedrock:InvokeModel"], "Resource": "*"}}]),
+        ),
+    );
+    let (status, code, denied) = send(
+        &app,
+        signed(&rag_key, now, "POST", "/retrieveAndGenerate", &rag),
+    );
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDeniedException"),
+        "{denied}"
+    );
+    assert!(
+        denied["message"].as_str().unwrap().contains(
+            "bedrock:Retrieve on resource: arn:aws:bedrock:us-east-1:000000000000:knowledge-base/KB12345678"
+        ),
+        "{denied}"
+    );
+
     // The OpenAI surface: the API key as bearer token, under the same policy, OpenAI's codes.
     let embed = json!({"model": "hf.all-minilm-l6-v2-v1:0", "input": "hello"});
     let (status, _, denied) = send(
@@ -294,7 +325,7 @@ fn policies_decide_per_action_and_resource_and_the_admin_api_needs_the_admin_key
         .iter()
         .map(|k| k["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["embedder", "full", "reader"]);
+    assert_eq!(names, ["embedder", "full", "rag", "reader"]);
     assert!(!keys.to_string().contains(&full.secret));
 
     // A bad policy is refused whole, naming the field.

@@ -55,6 +55,12 @@ impl Caller {
     pub(crate) fn model_arn(&self, id: &str) -> String {
         model_arn(&self.scope, id)
     }
+
+    /// The ARN of this account's resource `kind/id` (`knowledge-base/KB12345678`); an ARN
+    /// stays as it is.
+    pub(crate) fn arn(&self, kind: &str, id: &str) -> String {
+        own_arn(&self.scope, kind, id)
+    }
 }
 
 /// The outer layer: who is calling.
@@ -171,14 +177,7 @@ pub(crate) async fn authorize(
 /// on no one resource (the List operations, Create before the id exists).
 fn resource_arn(scope: &ArnScope, params: &RawPathParams) -> String {
     let get = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
-    let ArnScope { region, account } = scope;
-    let own = |kind: &str, id: &str| {
-        if id.starts_with("arn:") {
-            id.to_owned()
-        } else {
-            format!("arn:aws:bedrock:{region}:{account}:{kind}/{id}")
-        }
-    };
+    let own = |kind: &str, id: &str| own_arn(scope, kind, id);
     if let Some(model) = get("modelId").or_else(|| get("modelIdentifier")) {
         return model_arn(scope, model);
     }
@@ -203,6 +202,15 @@ fn resource_arn(scope: &ArnScope, params: &RawPathParams) -> String {
         };
     }
     "*".to_owned()
+}
+
+fn own_arn(scope: &ArnScope, kind: &str, id: &str) -> String {
+    if id.starts_with("arn:") {
+        id.to_owned()
+    } else {
+        let ArnScope { region, account } = scope;
+        format!("arn:aws:bedrock:{region}:{account}:{kind}/{id}")
+    }
 }
 
 /// A `modelId` as an ARN: an ARN stays as it is (a prompt, a provisioned model, a profile); an

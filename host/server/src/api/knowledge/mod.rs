@@ -8,11 +8,10 @@
 
 mod wire;
 
-use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
+use axum::{Extension, Json, Router};
 use mantle_knowledge::{
     CreateKnowledgeBaseInput, DataSourceInput, DocumentIdentifiersInput, IngestDocumentsInput,
     Knowledge, ListIngestionJobsInput, ListInput, RagEvent, RerankInput, RetrieveAndGenerateInput,
@@ -20,6 +19,7 @@ use mantle_knowledge::{
 };
 
 use crate::api::operation::{delete, get, post, put};
+use crate::auth::Caller;
 use crate::error::AwsError;
 use crate::extract::{AgentJson, AgentPath};
 use crate::state::AppState;
@@ -319,10 +319,44 @@ async fn rerank(
 }
 
 /// `POST /retrieveAndGenerate` (bedrock-agent-runtime).
+/// RetrieveAndGenerate names its knowledge base and model in the body, so beside the
+/// operation's own action (checked on the route) the caller needs what AWS asks for too:
+/// `bedrock:Retrieve` on the knowledge base and `bedrock:InvokeModel` on the model.
+fn authorize_sources(
+    caller: Option<&Extension<Caller>>,
+    input: &RetrieveAndGenerateInput,
+) -> Result<(), AwsError> {
+    let (Some(Extension(caller)), Some(config)) =
+        (caller, &input.retrieve_and_generate_configuration)
+    else {
+        return Ok(());
+    };
+    let principal = &caller.principal;
+    if let Some(kb) = &config.knowledge_base_configuration {
+        principal
+            .authorize(
+                "bedrock:Retrieve",
+                &caller.arn("knowledge-base", &kb.knowledge_base_id),
+            )
+            .and_then(|()| {
+                principal.authorize("bedrock:InvokeModel", &caller.model_arn(&kb.model_arn))
+            })?;
+    }
+    if let Some(external) = &config.external_sources_configuration {
+        principal.authorize(
+            "bedrock:InvokeModel",
+            &caller.model_arn(&external.model_arn),
+        )?;
+    }
+    Ok(())
+}
+
 async fn retrieve_and_generate(
     State(knowledge): State<Knowledge>,
+    caller: Option<Extension<Caller>>,
     AgentJson(input): AgentJson<RetrieveAndGenerateInput>,
 ) -> Result<impl IntoResponse, AwsError> {
+    authorize_sources(caller.as_ref(), &input).map_err(AwsError::for_agent)?;
     Ok(Json(knowledge.retrieve_and_generate(&input).await?))
 }
 
@@ -333,8 +367,10 @@ async fn retrieve_and_generate(
 /// frame, as the SDKs read it.
 async fn retrieve_and_generate_stream(
     State(knowledge): State<Knowledge>,
+    caller: Option<Extension<Caller>>,
     AgentJson(input): AgentJson<RetrieveAndGenerateInput>,
 ) -> Result<impl IntoResponse, AwsError> {
+    authorize_sources(caller.as_ref(), &input).map_err(AwsError::for_agent)?;
     let mut stream = knowledge.retrieve_and_generate_stream(&input).await?;
     let (frames, mut response) = crate::api::stream::eventstream_response();
     if let Ok(value) = HeaderValue::from_str(&stream.session_id) {
