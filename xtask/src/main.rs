@@ -187,7 +187,7 @@ fn main() -> anyhow::Result<()> {
                     &env,
                 )
             }
-            "flows" => {
+            suite @ ("flows" | "gateway") => {
                 setup(&root)?;
                 // The dev profile's optimised crates are what the client tests' server runs.
                 util::cargo(
@@ -197,22 +197,7 @@ fn main() -> anyhow::Result<()> {
                         "-p",
                         "mantle-tests",
                         "--bench",
-                        "flows",
-                        "--profile",
-                        "dev",
-                    ],
-                )
-            }
-            "gateway" => {
-                setup(&root)?;
-                util::cargo(
-                    &root,
-                    &[
-                        "bench",
-                        "-p",
-                        "mantle-tests",
-                        "--bench",
-                        "gateway",
+                        suite,
                         "--profile",
                         "dev",
                     ],

@@ -690,35 +690,24 @@ mod tests {
             .unwrap();
         let token = key.session_token.clone().unwrap();
         let now = SystemTime::now();
-        let with = sigv4::tests::signed(
-            ClientCredentials::new(&key.access_key_id, &key.secret_access_key, Some(&token)),
-            "us-east-1",
-            now,
-            "GET",
-            "/",
-            b"",
-        );
+        let signed = |token: Option<&str>| {
+            sigv4::tests::signed(
+                ClientCredentials::new(&key.access_key_id, &key.secret_access_key, token),
+                "us-east-1",
+                now,
+                "GET",
+                "/",
+                b"",
+            )
+        };
+        let with = signed(Some(&token));
         assert!(verify(&access, &with).is_ok());
-        let without = sigv4::tests::signed(
-            ClientCredentials::new(&key.access_key_id, &key.secret_access_key, None),
-            "us-east-1",
-            now,
-            "GET",
-            "/",
-            b"",
-        );
+        let without = signed(None);
         assert!(matches!(
             verify(&access, &without),
             Err(AccessError::UnrecognizedClient(_))
         ));
-        let wrong = sigv4::tests::signed(
-            ClientCredentials::new(&key.access_key_id, &key.secret_access_key, Some("forged")),
-            "us-east-1",
-            now,
-            "GET",
-            "/",
-            b"",
-        );
+        let wrong = signed(Some("forged"));
         assert!(matches!(
             verify(&access, &wrong),
             Err(AccessError::UnrecognizedClient(_))

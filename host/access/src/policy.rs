@@ -106,36 +106,18 @@ impl PolicyDocument {
         }
         for (i, statement) in self.statement.as_slice().iter().enumerate() {
             let at = |field: &str| format!("policy.Statement[{i}].{field}");
-            match (&statement.action, &statement.not_action) {
-                (Some(_), Some(_)) => {
-                    return Err(AccessError::invalid(
-                        at("Action"),
-                        "a statement has Action or NotAction, not both",
-                    ));
-                }
-                (None, None) => {
-                    return Err(AccessError::invalid(
-                        at("Action"),
-                        "a statement needs Action or NotAction",
-                    ));
-                }
-                _ => {}
-            }
-            match (&statement.resource, &statement.not_resource) {
-                (Some(_), Some(_)) => {
-                    return Err(AccessError::invalid(
-                        at("Resource"),
-                        "a statement has Resource or NotResource, not both",
-                    ));
-                }
-                (None, None) => {
-                    return Err(AccessError::invalid(
-                        at("Resource"),
-                        "a statement needs Resource or NotResource",
-                    ));
-                }
-                _ => {}
-            }
+            exactly_one(
+                &statement.action,
+                &statement.not_action,
+                &at("Action"),
+                "Action",
+            )?;
+            exactly_one(
+                &statement.resource,
+                &statement.not_resource,
+                &at("Resource"),
+                "Resource",
+            )?;
             let actions = statement
                 .action
                 .iter()
@@ -185,6 +167,26 @@ impl PolicyDocument {
                 not_resource: None,
             }),
         }
+    }
+}
+
+/// IAM's rule for `X` / `NotX`: a statement has one of the two.
+fn exactly_one<T>(
+    positive: &Option<T>,
+    negative: &Option<T>,
+    field: &str,
+    name: &str,
+) -> Result<(), AccessError> {
+    match (positive, negative) {
+        (Some(_), None) | (None, Some(_)) => Ok(()),
+        (Some(_), Some(_)) => Err(AccessError::invalid(
+            field,
+            format!("a statement has {name} or Not{name}, not both"),
+        )),
+        (None, None) => Err(AccessError::invalid(
+            field,
+            format!("a statement needs {name} or Not{name}"),
+        )),
     }
 }
 

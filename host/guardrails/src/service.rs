@@ -87,10 +87,7 @@ impl Guardrails {
 
     /// The guardrail's ARN.
     pub fn arn(&self, id: &GuardrailId) -> String {
-        format!(
-            "arn:aws:bedrock:{}:{}:guardrail/{id}",
-            self.scope.region, self.scope.account
-        )
+        self.scope.arn("guardrail", id)
     }
 
     /// CreateGuardrail. Every policy plugin checks its configuration first, so nothing is

@@ -298,10 +298,7 @@ impl Knowledge {
     }
 
     pub fn knowledge_base_arn(&self, id: &KnowledgeBaseId) -> String {
-        format!(
-            "arn:aws:bedrock:{}:{}:knowledge-base/{id}",
-            self.inner.scope.region, self.inner.scope.account
-        )
+        self.inner.scope.arn("knowledge-base", id)
     }
 
     /// CreateKnowledgeBase.

@@ -110,7 +110,9 @@ pub(crate) async fn authenticate(
 /// What an operation needs of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Needs {
-    /// IAM action `bedrock:{name}` (or the one given) on the resource named by the path.
+    /// IAM action `bedrock:{operation}` on the resource named by the path.
+    Bedrock,
+    /// This IAM action on the resource named by the path.
     Action(&'static str),
     /// The admin key.
     Admin,
@@ -131,7 +133,7 @@ fn needs(operation: &'static str) -> Needs {
         "OpenAIModels" => Needs::Action("bedrock:ListFoundationModels"),
         "Metrics" => Needs::Admin,
         admin if admin.starts_with("Admin") => Needs::Admin,
-        _ => Needs::Action(""),
+        _ => Needs::Bedrock,
     }
 }
 
@@ -147,15 +149,14 @@ pub(crate) async fn authorize(
     let allowed = match needs(operation) {
         Needs::Nothing | Needs::InHandler => Ok(()),
         Needs::Admin => caller.principal.require_admin(operation),
-        Needs::Action(action) => {
+        needs @ (Needs::Bedrock | Needs::Action(_)) => {
             let resource = match request.extract_parts::<RawPathParams>().await {
                 Ok(params) => resource_arn(&caller.scope, &params),
                 Err(_) => "*".to_owned(),
             };
-            let action = if action.is_empty() {
-                format!("bedrock:{operation}")
-            } else {
-                action.to_owned()
+            let action = match needs {
+                Needs::Action(action) => action.to_owned(),
+                _ => format!("bedrock:{operation}"),
             };
             caller.principal.authorize(&action, &resource)
         }
@@ -204,12 +205,12 @@ fn resource_arn(scope: &ArnScope, params: &RawPathParams) -> String {
     "*".to_owned()
 }
 
+/// `id` as the ARN of this account's `kind`; an ARN stays as it is.
 fn own_arn(scope: &ArnScope, kind: &str, id: &str) -> String {
     if id.starts_with("arn:") {
         id.to_owned()
     } else {
-        let ArnScope { region, account } = scope;
-        format!("arn:aws:bedrock:{region}:{account}:{kind}/{id}")
+        scope.arn(kind, id)
     }
 }
 
@@ -217,13 +218,12 @@ fn own_arn(scope: &ArnScope, kind: &str, id: &str) -> String {
 /// inference-profile id is the account's profile; anything else is a foundation model, whose
 /// ARN has no account.
 fn model_arn(scope: &ArnScope, id: &str) -> String {
-    let ArnScope { region, account } = scope;
     if id.starts_with("arn:") {
         id.to_owned()
     } else if crate::api::foundation_models::is_inference_profile(id) {
-        format!("arn:aws:bedrock:{region}:{account}:inference-profile/{id}")
+        scope.arn("inference-profile", id)
     } else {
-        format!("arn:aws:bedrock:{region}::foundation-model/{id}")
+        scope.foundation_model_arn(id)
     }
 }
 
@@ -270,7 +270,7 @@ mod tests {
         );
         assert_eq!(needs("AdminCreateKey"), Needs::Admin);
         assert_eq!(needs("Metrics"), Needs::Admin);
-        assert_eq!(needs("GetFlow"), Needs::Action(""));
+        assert_eq!(needs("GetFlow"), Needs::Bedrock);
     }
 
     #[test]

@@ -88,6 +88,27 @@ pub struct ArnScope {
     pub account: String,
 }
 
+impl ArnScope {
+    /// The ARN of this account's resource `kind/id`.
+    ///
+    /// ```
+    /// let scope = mantle_store::ArnScope { region: "us-east-1".into(), account: "123456789012".into() };
+    /// assert_eq!(scope.arn("flow", "FL12345678"), "arn:aws:bedrock:us-east-1:123456789012:flow/FL12345678");
+    /// assert_eq!(scope.foundation_model_arn("m"), "arn:aws:bedrock:us-east-1::foundation-model/m");
+    /// ```
+    pub fn arn(&self, kind: &str, id: impl std::fmt::Display) -> String {
+        format!(
+            "arn:aws:bedrock:{}:{}:{kind}/{id}",
+            self.region, self.account
+        )
+    }
+
+    /// A foundation model's ARN, which names a region but no account.
+    pub fn foundation_model_arn(&self, id: &str) -> String {
+        format!("arn:aws:bedrock:{}::foundation-model/{id}", self.region)
+    }
+}
+
 /// Now, as Bedrock writes timestamps (RFC 3339, UTC).
 ///
 /// ```

@@ -109,11 +109,7 @@ impl Flows {
     }
 
     pub fn arn(&self, id: &str) -> String {
-        let scope = &self.inner.scope;
-        format!(
-            "arn:aws:bedrock:{}:{}:flow/{id}",
-            scope.region, scope.account
-        )
+        self.inner.scope.arn("flow", id)
     }
 
     pub fn alias_arn(&self, flow: &str, alias: &str) -> String {

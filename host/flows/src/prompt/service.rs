@@ -74,11 +74,7 @@ impl Prompts {
 
     /// `arn:aws:bedrock:{region}:{account}:prompt/{id}`, with `:{n}` for a version.
     pub fn arn(&self, id: &str, version: Version) -> String {
-        let scope = &self.inner.scope;
-        let base = format!(
-            "arn:aws:bedrock:{}:{}:prompt/{id}",
-            scope.region, scope.account
-        );
+        let base = self.inner.scope.arn("prompt", id);
         match version {
             Version::Draft => base,
             Version::Number(n) => format!("{base}:{n}"),
